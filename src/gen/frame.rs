@@ -1,0 +1,57 @@
+//! Which coroutine is running on this thread.
+//!
+//! Each running generator body owns a [`Frame`] on its own stack. A
+//! thread-local pointer names the innermost one: a generator's body sets it
+//! when it starts and whenever it comes back from a yield, and `send`
+//! restores the caller's frame when the body suspends or finishes. It serves
+//! three purposes:
+//! - `Co::yield_` checks that the handle belongs to the coroutine that is
+//!   actually running (a handle borrowed into a nested generator must not
+//!   switch stacks from the wrong one);
+//! - the stack overflow handler reads it to name the coroutine and its
+//!   stack size;
+//! - code deep inside a body can find the coroutine it runs on.
+
+use std::cell::Cell;
+use std::ptr;
+
+/// What corio knows about a running coroutine. Lives on that coroutine's
+/// stack for as long as its body runs.
+pub(crate) struct Frame {
+    /// Lowest address of the stack mapping, guard page included.
+    pub(crate) stack_limit: usize,
+    /// Usable bytes of the stack.
+    pub(crate) stack_size: usize,
+    /// The name given by the builder, if any.
+    pub(crate) name: Option<Box<str>>,
+}
+
+thread_local! {
+    // A const-initialised `Cell` of a raw pointer has no destructor and no
+    // lazy initialisation, so reading it is a plain thread-local load, which
+    // is also safe from a signal handler.
+    static CURRENT: Cell<*const Frame> = const { Cell::new(ptr::null()) };
+}
+
+/// The frame of the innermost running coroutine, or null on a thread's own
+/// stack.
+#[inline]
+pub(crate) fn current() -> *const Frame {
+    CURRENT.with(Cell::get)
+}
+
+#[inline]
+pub(crate) fn set_current(frame: *const Frame) {
+    CURRENT.with(|c| c.set(frame));
+}
+
+/// Restores the saved frame pointer when dropped, also when a panic
+/// unwinds out of a resumed coroutine.
+pub(crate) struct Restore(pub(crate) *const Frame);
+
+impl Drop for Restore {
+    #[inline]
+    fn drop(&mut self) {
+        set_current(self.0);
+    }
+}
