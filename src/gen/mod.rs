@@ -158,9 +158,9 @@ pub struct Co<I, Y, E = Infallible> {
 /// Creates generators with a name and a stack size.
 ///
 /// ```
-/// use corio::gen::Builder;
+/// use corio::gen::{Builder, Generator};
 ///
-/// let gen = Builder::new()
+/// let gen: Generator<(), i32> = Builder::new()
 ///     .name("deep")
 ///     .stack_size(4 << 20)
 ///     .build(|co, ()| {
@@ -374,7 +374,12 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
                 Err(Error::Closed) => Ok(None),
                 Err(e) => Err(e),
             },
-            State::Fresh | State::Done | State::Running => {
+            State::Running => {
+                // Finished by a panic: keep reporting that to `send`.
+                self.inner = None;
+                Ok(None)
+            }
+            State::Fresh | State::Done => {
                 self.finish();
                 match self.outcome.take() {
                     Some(Ok(r)) => Ok(Some(r)),
@@ -414,7 +419,9 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
         if !self.is_finished() {
             return None;
         }
-        self.outcome.take().map(|outcome| outcome.map_err(Error::from))
+        self.outcome
+            .take()
+            .map(|outcome| outcome.map_err(Error::from))
     }
 
     /// Drops the coroutine (unwinding it if suspended), which returns its

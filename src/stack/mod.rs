@@ -45,8 +45,8 @@ use std::fmt;
 use std::io;
 
 pub(crate) use overflow::ensure_handler;
-pub use pool::{pool_stats, PoolStats};
 pub(crate) use pool::PooledStack;
+pub use pool::{pool_stats, PoolStats};
 
 /// Stack size given to a coroutine unless its builder asks for another.
 pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;

@@ -1,0 +1,757 @@
+//! The generator protocol, case by case (after PEP 342 and PEP 380 and the
+//! behaviour of CPython's generators).
+
+use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+use corio::gen::{Builder, Error, Generator, GeneratorState, Interrupt};
+use corio::stack::pool_stats;
+
+use GeneratorState::{Complete, Yielded};
+
+/// Counts its drops, to prove destructors on a generator's stack run.
+struct DropCounter(Rc<Cell<usize>>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Spam(&'static str);
+
+// ---------------------------------------------------------------- send
+
+#[test]
+fn first_send_starts_the_body_with_its_value() {
+    let mut gen = Generator::<i32, i32, &str>::new(|co, first| {
+        let second = co.yield_(first * 10)?;
+        let third = co.yield_(second * 10)?;
+        Ok(if third > 0 { "positive" } else { "other" })
+    });
+    assert!(!gen.is_started());
+    assert_eq!(gen.send(1).unwrap(), Yielded(10));
+    assert!(gen.is_started());
+    assert_eq!(gen.send(2).unwrap(), Yielded(20));
+    assert_eq!(gen.send(3).unwrap(), Complete("positive"));
+    assert!(gen.is_finished());
+}
+
+#[test]
+fn send_after_return_is_a_typed_error() {
+    let mut gen = Generator::<(), (), u8>::new(|_, ()| Ok(7));
+    assert_eq!(gen.send(()).unwrap(), Complete(7));
+    assert_eq!(gen.send(()).unwrap_err(), Error::Finished);
+    assert_eq!(gen.send(()).unwrap_err(), Error::Finished);
+}
+
+#[test]
+fn a_body_that_never_yields_completes_on_first_send() {
+    let ran = Cell::new(false);
+    let mut gen = Generator::<(), (), ()>::new(|_, ()| {
+        ran.set(true);
+        Ok(())
+    });
+    assert!(!ran.get(), "the body must not run before the first send");
+    assert_eq!(gen.send(()).unwrap(), Complete(()));
+    assert!(ran.get());
+}
+
+#[test]
+fn values_move_in_and_out_without_copies() {
+    let mut gen = Generator::<Vec<u8>, Vec<u8>, ()>::new(|co, mut buf| loop {
+        buf.push(b'!');
+        buf = co.yield_(buf)?;
+    });
+    let out = match gen.send(b"hi".to_vec()).unwrap() {
+        Yielded(v) => v,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(out, b"hi!");
+}
+
+// ---------------------------------------------------------------- iteration
+
+#[test]
+fn iterates_like_a_python_generator() {
+    let fib = |limit: usize| {
+        Generator::<(), u64, ()>::new(move |co, ()| {
+            let (mut a, mut b) = (0, 1);
+            for _ in 0..limit {
+                co.yield_(b)?;
+                (a, b) = (b, a + b);
+            }
+            Ok(())
+        })
+    };
+    assert_eq!(fib(8).collect::<Vec<_>>(), [1, 1, 2, 3, 5, 8, 13, 21]);
+    let mut gen = fib(2);
+    assert_eq!(gen.next(), Some(1));
+    assert_eq!(gen.next(), Some(1));
+    assert_eq!(gen.next(), None);
+    assert_eq!(gen.next(), None, "a finished generator stays finished");
+}
+
+#[test]
+fn iteration_keeps_the_return_value_and_errors() {
+    let mut gen = Generator::<(), i32, &str>::new(|co, ()| {
+        co.yield_(1)?;
+        Ok("done")
+    });
+    assert_eq!(gen.by_ref().collect::<Vec<_>>(), [1]);
+    assert_eq!(gen.take_result().unwrap().unwrap(), "done");
+    assert!(gen.take_result().is_none(), "handed out once");
+
+    let mut gen = Generator::<(), i32, (), Spam>::new(|co, ()| {
+        co.yield_(1)?;
+        Err(Interrupt::Thrown(Spam("broken")))
+    });
+    assert_eq!(gen.by_ref().collect::<Vec<_>>(), [1]);
+    assert_eq!(
+        gen.take_result().unwrap(),
+        Err(Error::Raised(Spam("broken")))
+    );
+}
+
+#[test]
+fn take_result_is_none_while_running() {
+    let mut gen = Generator::<(), i32, ()>::new(|co, ()| {
+        co.yield_(1)?;
+        Ok(())
+    });
+    assert_eq!(gen.next(), Some(1));
+    assert!(gen.take_result().is_none());
+}
+
+// ---------------------------------------------------------------- throw
+
+#[test]
+fn thrown_error_can_be_handled_and_the_body_goes_on() {
+    let mut gen = Generator::<i32, String, (), Spam>::new(|co, mut x| loop {
+        x = match co.yield_(format!(">> {x}")) {
+            Ok(next) => next,
+            Err(Interrupt::Thrown(Spam(what))) => match co.yield_(format!("*** {what}")) {
+                Ok(next) => next,
+                Err(e) => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
+    });
+    assert_eq!(gen.send(0).unwrap(), Yielded(">> 0".to_string()));
+    assert_eq!(
+        gen.throw(Spam("spam")).unwrap(),
+        Yielded("*** spam".to_string())
+    );
+    assert_eq!(gen.send(4).unwrap(), Yielded(">> 4".to_string()));
+}
+
+#[test]
+fn unhandled_thrown_error_comes_back_to_the_caller() {
+    let cleaned = Rc::new(Cell::new(0));
+    let counter = DropCounter(cleaned.clone());
+    let mut gen = Generator::<(), i32, (), Spam>::new(move |co, ()| {
+        let _held = counter;
+        co.yield_(1)?;
+        unreachable!("the throw propagates out of yield_")
+    });
+    assert_eq!(gen.send(()).unwrap(), Yielded(1));
+    assert_eq!(gen.throw(Spam("x")).unwrap_err(), Error::Raised(Spam("x")));
+    assert_eq!(
+        cleaned.get(),
+        1,
+        "locals are dropped when the error propagates"
+    );
+    assert!(gen.is_finished());
+    assert_eq!(gen.send(()).unwrap_err(), Error::Finished);
+}
+
+#[test]
+fn throw_into_a_fresh_generator_finishes_it_without_running() {
+    let ran = Cell::new(false);
+    let mut gen = Generator::<(), i32, (), Spam>::new(|co, ()| {
+        ran.set(true);
+        co.yield_(1)?;
+        Ok(())
+    });
+    assert_eq!(
+        gen.throw(Spam("early")).unwrap_err(),
+        Error::Raised(Spam("early"))
+    );
+    assert!(gen.is_finished());
+    assert_eq!(gen.send(()).unwrap_err(), Error::Finished);
+    drop(gen);
+    assert!(!ran.get());
+}
+
+#[test]
+fn throw_into_a_finished_generator_hands_the_error_back() {
+    let mut gen = Generator::<(), (), (), Spam>::new(|_, ()| Ok(()));
+    gen.send(()).unwrap();
+    assert_eq!(
+        gen.throw(Spam("late")).unwrap_err(),
+        Error::Raised(Spam("late"))
+    );
+}
+
+#[test]
+fn body_may_raise_its_own_error_with_question_mark() {
+    fn parse(s: &str) -> Result<i32, std::num::ParseIntError> {
+        s.parse()
+    }
+    let mut gen = Generator::<&str, i32, (), std::num::ParseIntError>::new(|co, mut s| loop {
+        let n = parse(s)?;
+        s = co.yield_(n)?;
+    });
+    assert_eq!(gen.send("12").unwrap(), Yielded(12));
+    assert!(matches!(gen.send("x"), Err(Error::Raised(_))));
+}
+
+#[test]
+fn throw_and_handle_then_return_completes() {
+    let mut gen = Generator::<(), i32, &str, Spam>::new(|co, ()| match co.yield_(1) {
+        Err(Interrupt::Thrown(_)) => Ok("recovered"),
+        other => {
+            other?;
+            Ok("normal")
+        }
+    });
+    gen.send(()).unwrap();
+    assert_eq!(gen.throw(Spam("e")).unwrap(), Complete("recovered"));
+}
+
+// ---------------------------------------------------------------- close
+
+#[test]
+fn close_raises_closed_at_the_yield_and_cleanup_runs() {
+    let log = RefCell::new(Vec::new());
+    let mut gen = Generator::<&str, (), ()>::primed(|co| {
+        log.borrow_mut().push("start");
+        let result = (|| loop {
+            let line = co.yield_(())?;
+            log.borrow_mut().push(line);
+        })();
+        if let Err(Interrupt::Closed) = result {
+            log.borrow_mut().push("Going away. Goodbye!");
+        }
+        result
+    });
+    gen.send("a").unwrap();
+    assert_eq!(gen.close().unwrap(), None);
+    assert!(gen.is_finished());
+    drop(gen);
+    assert_eq!(*log.borrow(), ["start", "a", "Going away. Goodbye!"]);
+}
+
+#[test]
+fn close_returns_the_value_the_body_returns_after_closing() {
+    let mut gen = Generator::<i32, (), i32>::new(|co, mut x| {
+        let mut total = 0;
+        loop {
+            total += x;
+            match co.yield_(()) {
+                Ok(next) => x = next,
+                Err(Interrupt::Closed) => return Ok(total),
+                Err(e) => return Err(e),
+            }
+        }
+    });
+    gen.send(1).unwrap();
+    gen.send(2).unwrap();
+    assert_eq!(gen.close().unwrap(), Some(3));
+}
+
+#[test]
+fn close_of_fresh_and_finished_generators_is_a_no_op() {
+    let dropped = Rc::new(Cell::new(0));
+    let counter = DropCounter(dropped.clone());
+    let mut gen = Generator::<(), (), ()>::new(move |_, ()| {
+        let _c = counter;
+        Ok(())
+    });
+    assert_eq!(gen.close().unwrap(), None);
+    assert_eq!(dropped.get(), 1, "closing a fresh generator drops its body");
+    assert_eq!(gen.close().unwrap(), None, "close is idempotent");
+    assert_eq!(gen.send(()).unwrap_err(), Error::Finished);
+
+    let mut done = Generator::<(), (), ()>::new(|_, ()| Ok(()));
+    done.send(()).unwrap();
+    assert_eq!(done.close().unwrap(), None);
+}
+
+#[test]
+fn yielding_after_close_is_reported_and_the_stack_unwinds() {
+    let dropped = Rc::new(Cell::new(0));
+    let counter = DropCounter(dropped.clone());
+    let mut gen = Generator::<(), i32, ()>::new(move |co, ()| {
+        let _held = counter;
+        loop {
+            // Ignores every interrupt, like `except GeneratorExit: pass`.
+            let _ = co.yield_(1);
+        }
+    });
+    gen.send(()).unwrap();
+    assert_eq!(gen.close().unwrap_err(), Error::IgnoredClose);
+    assert_eq!(dropped.get(), 1, "the stack was unwound");
+    assert!(gen.is_finished());
+    assert_eq!(gen.send(()).unwrap_err(), Error::Finished);
+}
+
+#[test]
+fn an_error_raised_while_closing_reaches_the_caller() {
+    let mut gen = Generator::<(), (), (), Spam>::new(|co, ()| match co.yield_(()) {
+        Err(Interrupt::Closed) => Err(Interrupt::Thrown(Spam("cleanup failed"))),
+        other => other.map(|_| ()),
+    });
+    gen.send(()).unwrap();
+    assert_eq!(
+        gen.close().unwrap_err(),
+        Error::Raised(Spam("cleanup failed"))
+    );
+}
+
+#[test]
+fn a_body_passing_on_a_foreign_close_is_reported_as_closed() {
+    let mut gen = Generator::<(), (), ()>::new(|_, ()| Err(Interrupt::Closed));
+    assert_eq!(gen.send(()).unwrap_err(), Error::Closed);
+}
+
+// ---------------------------------------------------------------- drop
+
+#[test]
+fn dropping_a_suspended_generator_closes_it_and_runs_destructors() {
+    let dropped = Rc::new(Cell::new(0));
+    let saw_close = Rc::new(Cell::new(false));
+    {
+        let (counter, saw) = (DropCounter(dropped.clone()), saw_close.clone());
+        let mut gen = Generator::<(), i32, ()>::new(move |co, ()| {
+            let _a = counter;
+            let _b = DropCounter(_a.0.clone());
+            let r = co.yield_(1);
+            saw.set(matches!(r, Err(Interrupt::Closed)));
+            r?;
+            Ok(())
+        });
+        assert_eq!(gen.next(), Some(1));
+    }
+    assert!(saw_close.get(), "drop delivers a close to the body");
+    assert_eq!(
+        dropped.get(),
+        2,
+        "both locals on the generator stack dropped"
+    );
+}
+
+#[test]
+fn dropping_a_generator_that_ignores_close_still_unwinds_it() {
+    let dropped = Rc::new(Cell::new(0));
+    {
+        let counter = DropCounter(dropped.clone());
+        let mut gen = Generator::<(), i32, ()>::new(move |co, ()| {
+            let _held = counter;
+            loop {
+                let _ = co.yield_(1);
+            }
+        });
+        gen.next();
+    }
+    assert_eq!(dropped.get(), 1);
+}
+
+#[test]
+fn nothing_leaks_across_many_generators() {
+    let dropped = Rc::new(Cell::new(0));
+    let before = pool_stats().live;
+    for i in 0..1000 {
+        let counter = DropCounter(dropped.clone());
+        let mut gen = Generator::<(), usize, ()>::new(move |co, ()| {
+            let _held = counter;
+            let boxed = Box::new(i);
+            co.yield_(*boxed)?;
+            co.yield_(*boxed + 1)?;
+            Ok(())
+        });
+        match i % 3 {
+            0 => drop(gen),                       // fresh
+            1 => assert_eq!(gen.next(), Some(i)), // suspended, then dropped
+            _ => assert_eq!(gen.count(), 2),      // finished
+        }
+    }
+    assert_eq!(dropped.get(), 1000);
+    assert_eq!(
+        pool_stats().live,
+        before,
+        "every stack went back to the pool"
+    );
+}
+
+// ---------------------------------------------------------------- panics
+
+#[test]
+fn a_panic_reaches_the_caller_and_then_sends_report_it() {
+    let dropped = Rc::new(Cell::new(0));
+    let counter = DropCounter(dropped.clone());
+    let mut gen = Generator::<i32, i32, ()>::new(move |co, mut x| {
+        let _held = counter;
+        loop {
+            if x < 0 {
+                panic!("negative input {x}");
+            }
+            x = co.yield_(x)?;
+        }
+    });
+    assert_eq!(gen.send(1).unwrap(), Yielded(1));
+    let payload = catch_unwind(AssertUnwindSafe(|| gen.send(-5))).unwrap_err();
+    assert_eq!(
+        payload.downcast_ref::<String>().unwrap(),
+        "negative input -5"
+    );
+    assert_eq!(dropped.get(), 1, "the panic unwound the generator's stack");
+    assert!(gen.is_finished());
+    assert_eq!(gen.send(1).unwrap_err(), Error::Panicked);
+    assert_eq!(gen.close().unwrap(), None);
+    assert_eq!(gen.send(2).unwrap_err(), Error::Panicked);
+}
+
+#[test]
+fn a_panic_in_the_first_run_of_a_primed_body_propagates() {
+    let result = catch_unwind(|| {
+        Generator::<(), (), ()>::primed(|_| panic!("at construction"));
+    });
+    assert!(result.is_err());
+}
+
+// ---------------------------------------------------------------- primed
+
+#[test]
+fn primed_runs_to_the_first_yield_at_construction() {
+    let started = Cell::new(false);
+    let got = RefCell::new(Vec::new());
+    let mut sink = Generator::<u8, (), ()>::primed(|co| {
+        started.set(true);
+        loop {
+            got.borrow_mut().push(co.yield_(())?);
+        }
+    });
+    assert!(started.get());
+    assert!(sink.is_started());
+    sink.send(1).unwrap();
+    sink.send(2).unwrap();
+    drop(sink);
+    assert_eq!(*got.borrow(), [1, 2]);
+}
+
+#[test]
+fn primed_body_that_returns_early_reports_on_next_send() {
+    let mut gen = Generator::<u8, (), &str>::primed(|_| Ok("early"));
+    assert_eq!(gen.send(1).unwrap(), Complete("early"));
+    assert_eq!(gen.send(1).unwrap_err(), Error::Finished);
+
+    let mut gen = Generator::<u8, (), (), Spam>::primed(|_| Err(Spam("bad").into()));
+    assert_eq!(gen.send(1).unwrap_err(), Error::Raised(Spam("bad")));
+
+    let mut gen = Generator::<u8, (), &str>::primed(|_| Ok("kept"));
+    assert_eq!(gen.close().unwrap(), Some("kept"));
+}
+
+// ---------------------------------------------------------------- yield_from
+
+fn fib(limit: usize) -> Generator<'static, (), u64, usize> {
+    Generator::new(move |co, ()| {
+        let (mut a, mut b) = (0, 1);
+        for _ in 0..limit {
+            co.yield_(b)?;
+            (a, b) = (b, a + b);
+        }
+        Ok(limit)
+    })
+}
+
+#[test]
+fn yield_from_passes_values_and_returns_the_result() {
+    let mut outer = Generator::<(), u64, usize>::new(|co, ()| {
+        co.yield_(100)?;
+        let n = co.yield_from(fib(5), ())?;
+        co.yield_(200)?;
+        Ok(n)
+    });
+    assert_eq!(
+        outer.by_ref().collect::<Vec<_>>(),
+        [100, 1, 1, 2, 3, 5, 200]
+    );
+    assert_eq!(outer.take_result().unwrap().unwrap(), 5);
+}
+
+#[test]
+fn yield_from_forwards_sends_to_the_sub_generator() {
+    let echo = Generator::<i32, i32, i32>::new(|co, mut x| {
+        let mut sum = 0;
+        while x != 0 {
+            sum += x;
+            x = co.yield_(x * 2)?;
+        }
+        Ok(sum)
+    });
+    let mut outer = Generator::<i32, i32, i32>::new(move |co, first| {
+        let sum = co.yield_from(echo, first)?;
+        co.yield_(-sum)?;
+        Ok(0)
+    });
+    assert_eq!(outer.send(1).unwrap(), Yielded(2));
+    assert_eq!(outer.send(5).unwrap(), Yielded(10));
+    assert_eq!(outer.send(0).unwrap(), Yielded(-6));
+}
+
+#[test]
+fn yield_from_forwards_throw_to_the_sub_generator() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let writer_log = log.clone();
+    let writer = Generator::<i32, (), (), Spam>::new(move |co, mut w| loop {
+        writer_log.borrow_mut().push(format!(">> {w}"));
+        w = loop {
+            match co.yield_(()) {
+                Ok(w) => break w,
+                Err(Interrupt::Thrown(_)) => writer_log.borrow_mut().push("***".to_string()),
+                Err(closed) => return Err(closed),
+            }
+        };
+    });
+    let mut wrapper =
+        Generator::<i32, (), (), Spam>::new(move |co, first| co.yield_from(writer, first));
+    wrapper.send(0).unwrap();
+    wrapper.send(1).unwrap();
+    wrapper.throw(Spam("spam")).unwrap();
+    wrapper.send(4).unwrap();
+    assert_eq!(*log.borrow(), [">> 0", ">> 1", "***", ">> 4"]);
+}
+
+#[test]
+fn an_error_escaping_the_sub_generator_is_raised_in_the_delegator() {
+    let sub = Generator::<(), i32, (), Spam>::new(|co, ()| {
+        co.yield_(1)?;
+        Ok(())
+    });
+    let mut outer =
+        Generator::<(), i32, &str, Spam>::new(move |co, ()| match co.yield_from(sub, ()) {
+            Err(Interrupt::Thrown(Spam(s))) => {
+                co.yield_(-1)?;
+                Ok(s)
+            }
+            other => other.map(|()| "sub finished"),
+        });
+    assert_eq!(outer.send(()).unwrap(), Yielded(1));
+    assert_eq!(outer.throw(Spam("boom")).unwrap(), Yielded(-1));
+    assert_eq!(outer.send(()).unwrap(), Complete("boom"));
+}
+
+#[test]
+fn close_goes_to_the_sub_generator_first() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let sub_log = log.clone();
+    let sub = Generator::<(), i32, ()>::new(move |co, ()| {
+        let r = co.yield_(1);
+        sub_log.borrow_mut().push(format!("sub saw {r:?}"));
+        r?;
+        Ok(())
+    });
+    let outer_log = log.clone();
+    let mut outer = Generator::<(), i32, ()>::new(move |co, ()| {
+        let r = co.yield_from(sub, ());
+        outer_log.borrow_mut().push(format!("outer saw {r:?}"));
+        r
+    });
+    assert_eq!(outer.send(()).unwrap(), Yielded(1));
+    assert_eq!(outer.close().unwrap(), None);
+    assert_eq!(
+        *log.borrow(),
+        ["sub saw Err(Closed)", "outer saw Err(Closed)"]
+    );
+}
+
+#[test]
+fn yield_from_chains_a_hundred_levels_deep() {
+    fn level(depth: usize) -> Generator<'static, (), usize, usize> {
+        Generator::new(move |co, ()| {
+            if depth == 0 {
+                co.yield_(0)?;
+                return Ok(1);
+            }
+            co.yield_(depth)?;
+            let below = co.yield_from(level(depth - 1), ())?;
+            Ok(below + 1)
+        })
+    }
+    let mut top = level(100);
+    let values: Vec<usize> = top.by_ref().collect();
+    assert_eq!(values, (0..=100).rev().collect::<Vec<_>>());
+    assert_eq!(top.take_result().unwrap().unwrap(), 101);
+}
+
+#[test]
+#[should_panic(expected = "already finished")]
+fn yield_from_a_finished_generator_panics_clearly() {
+    let mut done = fib(0);
+    assert_eq!(done.send(()).unwrap(), Complete(0));
+    let mut outer = Generator::<(), u64, usize>::new(move |co, ()| co.yield_from(done, ()));
+    let _ = outer.send(());
+}
+
+// ---------------------------------------------------------------- depth and nesting
+
+#[test]
+fn functions_called_by_the_body_can_yield_at_any_depth() {
+    #[derive(Debug)]
+    enum Tree {
+        Leaf(i32),
+        Node(Vec<Tree>),
+    }
+    fn walk(
+        co: &corio::Co<(), i32>,
+        tree: &Tree,
+    ) -> Result<(), Interrupt<std::convert::Infallible>> {
+        match tree {
+            Tree::Leaf(v) => {
+                co.yield_(*v)?;
+            }
+            Tree::Node(children) => {
+                for child in children {
+                    walk(co, child)?;
+                }
+            }
+        }
+        Ok(())
+    }
+    let mut tree = Tree::Leaf(0);
+    for i in 1..200 {
+        tree = Tree::Node(vec![Tree::Leaf(-i), tree, Tree::Leaf(i)]);
+    }
+    let gen = Generator::<(), i32, ()>::new(|co, ()| walk(co, &tree));
+    let values: Vec<i32> = gen.collect();
+    assert_eq!(values.len(), 399);
+    assert_eq!(values[0], -199);
+    assert_eq!(values[199], 0);
+    assert_eq!(values[398], 199);
+}
+
+#[test]
+fn generators_drive_other_generators_inside_their_bodies() {
+    // A chain of generators, each summing what the one below yields.
+    fn chain(depth: u32) -> Generator<'static, (), u32, ()> {
+        Generator::new(move |co, ()| {
+            if depth == 0 {
+                for i in 1..=3 {
+                    co.yield_(i)?;
+                }
+                return Ok(());
+            }
+            let inner = chain(depth - 1);
+            for v in inner {
+                co.yield_(v * 2)?;
+            }
+            Ok(())
+        })
+    }
+    assert_eq!(chain(10).collect::<Vec<_>>(), [1024, 2048, 3072]);
+}
+
+#[test]
+fn bodies_borrow_from_the_caller() {
+    let words = vec!["alpha".to_string(), "beta".to_string(), "gamma".to_string()];
+    let lengths = Generator::<(), &str, ()>::new(|co, ()| {
+        for w in &words {
+            co.yield_(w.as_str())?;
+        }
+        Ok(())
+    });
+    assert_eq!(lengths.collect::<Vec<_>>(), ["alpha", "beta", "gamma"]);
+}
+
+#[test]
+#[should_panic(expected = "not the one running")]
+fn yielding_through_an_outer_handle_from_a_nested_generator_panics() {
+    let mut outer = Generator::<(), i32, ()>::new(|outer_co, ()| {
+        let mut inner = Generator::<(), i32, ()>::new(|_inner_co, ()| {
+            outer_co.yield_(1)?;
+            Ok(())
+        });
+        let _ = inner.send(());
+        Ok(())
+    });
+    let _ = outer.send(());
+}
+
+// ---------------------------------------------------------------- builder and stacks
+
+#[test]
+fn builder_sets_name_and_stack_size() {
+    let mut gen: Generator<(), String> = Builder::new()
+        .name("worker-7")
+        .stack_size(1 << 20)
+        .build(|co, ()| {
+            let info = format!("{:?} {}", co.name(), co.stack_size());
+            co.yield_(info)?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(gen.next().unwrap(), "Some(\"worker-7\") 1048576");
+}
+
+#[test]
+fn tiny_stack_sizes_are_rounded_up() {
+    let mut gen: Generator<(), usize> = Builder::new()
+        .stack_size(1)
+        .build(|co, ()| {
+            co.yield_(co.stack_size())?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(gen.next().unwrap(), corio::stack::MIN_STACK_SIZE);
+}
+
+#[test]
+fn finished_stacks_are_reused_from_the_pool() {
+    // Warm the pool with one stack of an unusual size, then check that a
+    // thousand generators of that size map nothing new.
+    let size = 96 * 1024;
+    let run = || {
+        let gen: Generator<(), i32> = Builder::new()
+            .stack_size(size)
+            .build(|co, ()| {
+                co.yield_(1)?;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(gen.sum::<i32>(), 1);
+    };
+    run();
+    let before = pool_stats();
+    for _ in 0..1000 {
+        run();
+    }
+    let after = pool_stats();
+    assert_eq!(
+        after.mapped, before.mapped,
+        "no new mapping in steady state"
+    );
+    assert_eq!(after.reused - before.reused, 1000);
+}
+
+#[test]
+fn generators_work_on_many_threads_at_once() {
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let gen = Generator::<(), u64, ()>::new(move |co, ()| {
+                    for i in 0..1000 {
+                        co.yield_(i * t)?;
+                    }
+                    Ok(())
+                });
+                gen.sum::<u64>()
+            })
+        })
+        .collect();
+    let sums: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(sums, [0, 499500, 999000, 1498500]);
+}
