@@ -755,3 +755,33 @@ fn generators_work_on_many_threads_at_once() {
     let sums: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(sums, [0, 499500, 999000, 1498500]);
 }
+
+#[test]
+fn a_destructor_that_yields_while_the_generator_is_dropped_is_unwound() {
+    struct YieldOnDrop<'c>(&'c corio::Co<(), i32>, Rc<Cell<usize>>);
+    impl Drop for YieldOnDrop<'_> {
+        fn drop(&mut self) {
+            self.1.set(self.1.get() + 1);
+            let _ = self.0.yield_(99);
+        }
+    }
+    let dropped = Rc::new(Cell::new(0));
+    let counter = dropped.clone();
+    let mut gen = Generator::<(), i32, ()>::new(move |co, ()| {
+        let _guard = YieldOnDrop(co, counter);
+        co.yield_(1)?;
+        Ok(())
+    });
+    assert_eq!(gen.next(), Some(1));
+    assert_eq!(gen.close().unwrap_err(), Error::IgnoredClose);
+    assert_eq!(dropped.get(), 1);
+    // The thread's frame bookkeeping is intact: a new generator still works.
+    assert_eq!(
+        Generator::<(), i32, ()>::new(|co, ()| {
+            co.yield_(5)?;
+            Ok(())
+        })
+        .collect::<Vec<_>>(),
+        [5]
+    );
+}

@@ -428,6 +428,9 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     /// stack to the pool.
     fn finish(&mut self) {
         self.state = State::Done;
+        // Unwinding a suspended body switches to its stack, which marks it
+        // as the running frame; the caller's frame is current again after.
+        let _restore = frame::Restore(frame::current());
         self.inner = None;
     }
 
@@ -538,7 +541,9 @@ impl<I, Y, R, E> Drop for Generator<'_, I, Y, R, E> {
         if self.state == State::Suspended && !std::thread::panicking() {
             let _ = self.close();
         }
-        // A remaining coroutine is unwound by corosensei's own drop.
+        // A coroutine still suspended is unwound by corosensei's own drop.
+        let _restore = frame::Restore(frame::current());
+        self.inner = None;
     }
 }
 
@@ -575,12 +580,18 @@ impl<I, Y, E> Co<I, Y, E> {
         if !std::ptr::eq(frame::current(), &self.frame) {
             wrong_coroutine();
         }
-        // SAFETY: `yielder` points to corosensei's yielder for this body,
-        // which stays valid while the body runs, and `self` is borrowed from
-        // inside the body. The check above ensures we are running on this
-        // generator's stack, the only place where suspending it is valid.
-        let resumed = unsafe { &*self.yielder }.suspend(value);
-        frame::set_current(&self.frame);
+        let resumed = {
+            // Back on this stack, this frame is the running one again: on
+            // return, and also when the suspend unwinds because the
+            // generator is being dropped (its destructors then run here).
+            let _running = frame::Restore(&self.frame);
+            // SAFETY: `yielder` points to corosensei's yielder for this body,
+            // which stays valid while the body runs, and `self` is borrowed
+            // from inside the body. The check above ensures we are running
+            // on this generator's stack, the only place where suspending it
+            // is valid.
+            unsafe { &*self.yielder }.suspend(value)
+        };
         match resumed {
             Resume::Send(input) => Ok(input),
             Resume::Throw(e) => Err(Interrupt::Thrown(e)),
