@@ -21,3 +21,8 @@ pub mod gen;
 pub mod stack;
 
 pub use gen::{Co, Generator, GeneratorState, Interrupt};
+
+/// The README's code blocks run as doctests, so it cannot drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -785,3 +785,34 @@ fn a_destructor_that_yields_while_the_generator_is_dropped_is_unwound() {
         [5]
     );
 }
+
+#[test]
+fn a_generator_resuming_itself_through_a_refcell_panics_and_finishes() {
+    type Shared = Rc<RefCell<Option<Generator<'static, (), i32>>>>;
+    let shared: Shared = Rc::new(RefCell::new(None));
+    let me = shared.clone();
+    let gen = Generator::<(), i32>::new(move |co, ()| {
+        co.yield_(1)?;
+        // Resume ourselves: the caller holds the RefCell borrow.
+        let _ = me.borrow_mut().as_mut().unwrap().send(());
+        Ok(())
+    });
+    *shared.borrow_mut() = Some(gen);
+    assert_eq!(shared.borrow_mut().as_mut().unwrap().next(), Some(1));
+    let payload = catch_unwind(AssertUnwindSafe(|| {
+        let _ = shared.borrow_mut().as_mut().unwrap().send(());
+    }))
+    .unwrap_err();
+    let msg = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    assert!(msg.contains("already"), "{msg}");
+    let mut guard = shared.borrow_mut();
+    let gen = guard.as_mut().unwrap();
+    assert_eq!(gen.send(()).unwrap_err(), Error::Panicked);
+    drop(guard);
+    // Break the Rc cycle.
+    shared.borrow_mut().take();
+}

@@ -70,17 +70,11 @@
 //! });
 //! ```
 //!
-//! A generator cannot resume itself: `send` takes `&mut self`, which the
-//! body cannot hold while the generator is running.
-//!
-//! ```compile_fail
-//! let mut gen = corio::gen::Generator::<(), i32>::new(|co, ()| Ok(()));
-//! let gen_ref = &mut gen;
-//! let mut outer = corio::gen::Generator::<(), i32>::new(move |co, ()| {
-//!     gen_ref.send(()); // error: borrowed data does not live long enough
-//!     Ok(())
-//! });
-//! ```
+//! A generator cannot resume itself: `send` takes `&mut self`, and a body
+//! cannot hold a unique reference to the generator that runs it. Shared
+//! through `Rc<RefCell<Generator>>`, the attempt panics with `RefCell`'s
+//! "already borrowed" while the outer `send` holds the borrow; the panic
+//! reaches that outer `send` and the generator is finished.
 
 mod error;
 pub(crate) mod frame;
