@@ -10,7 +10,9 @@
 //!   switch stacks from the wrong one);
 //! - the stack overflow handler reads it to name the coroutine and its
 //!   stack size;
-//! - code deep inside a body can find the coroutine it runs on.
+//! - the runtime parks a task from any depth: [`suspend_current`] switches
+//!   out of the innermost coroutine, and a generator that sees its body
+//!   park parks its own caller in turn, up to the task (see `gen`).
 
 use std::cell::Cell;
 use std::ptr;
@@ -24,6 +26,11 @@ pub(crate) struct Frame {
     pub(crate) stack_size: usize,
     /// The name given by the builder, if any.
     pub(crate) name: Option<Box<str>>,
+    /// Switches out of this coroutine to whoever resumed it, marked as a
+    /// park rather than a yield, and returns when it is resumed again.
+    pub(crate) park: unsafe fn(*const ()),
+    /// The argument for `park`: the coroutine's corosensei yielder.
+    pub(crate) park_ctx: *const (),
 }
 
 thread_local! {
@@ -53,5 +60,28 @@ impl Drop for Restore {
     #[inline]
     fn drop(&mut self) {
         set_current(self.0);
+    }
+}
+
+/// Parks the innermost running coroutine: it switches to its parent, which
+/// (if it is a generator's caller) parks its own coroutine in turn, up to a
+/// runtime task, whose scheduler runs something else. Returns when the task
+/// is resumed and every level has switched back down.
+///
+/// # Panics
+///
+/// Panics when no coroutine is running on this thread.
+pub(crate) fn suspend_current() {
+    let frame = current();
+    assert!(
+        !frame.is_null(),
+        "corio: cannot park outside a coroutine (no task is running on this thread)"
+    );
+    // SAFETY: a non-null current frame belongs to the coroutine running on
+    // this thread; its `park` function and context were set together by
+    // that coroutine's body, and stay valid while the body runs.
+    unsafe {
+        let frame = &*frame;
+        (frame.park)(frame.park_ctx);
     }
 }

@@ -108,10 +108,22 @@ enum Resume<I, E> {
     Send(I),
     Throw(E),
     Close,
+    /// The task the body parked has been resumed (answers `Out::Park`).
+    Unpark,
+}
+
+/// What a body hands out when it suspends.
+enum Out<Y> {
+    /// A value for the caller of `send`.
+    Value(Y),
+    /// The body waits for the runtime (I/O, a timer, a lock...): the caller
+    /// must park its own task and then resume the body with `Unpark`.
+    Park,
 }
 
 type Outcome<R, E> = Result<R, Interrupt<E>>;
-type Inner<I, Y, R, E> = Coroutine<Resume<I, E>, Y, Outcome<R, E>, PooledStack>;
+type Inner<I, Y, R, E> = Coroutine<Resume<I, E>, Out<Y>, Outcome<R, E>, PooledStack>;
+type GenYielder<I, Y, E> = Yielder<Resume<I, E>, Out<Y>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -146,7 +158,7 @@ pub struct Generator<'a, I, Y, R = (), E = Infallible> {
 /// body gets `&Co` and may pass it to any function it calls, at any depth.
 pub struct Co<I, Y, E = Infallible> {
     frame: Frame,
-    yielder: *const Yielder<Resume<I, E>, Y>,
+    yielder: *const GenYielder<I, Y, E>,
 }
 
 /// Creates generators with a name and a stack size.
@@ -239,14 +251,16 @@ impl Builder {
         let stack_size = stack.size();
         let stack_limit = corosensei::stack::Stack::limit(&stack).get();
         let name = self.name;
-        let wrapper = move |yielder: &Yielder<Resume<I, E>, Y>, first: Resume<I, E>| {
+        let wrapper = move |yielder: &GenYielder<I, Y, E>, first: Resume<I, E>| {
             let co = Co {
                 frame: Frame {
                     stack_limit,
                     stack_size,
                     name,
+                    park: park_body::<I, Y, E>,
+                    park_ctx: (yielder as *const GenYielder<I, Y, E>).cast(),
                 },
-                yielder: yielder as *const _,
+                yielder,
             };
             frame::set_current(&co.frame);
             body(&co, first)
@@ -434,9 +448,22 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
             return Err(Error::Finished);
         };
         self.state = State::Running;
-        let result = {
-            let _restore = frame::Restore(frame::current());
-            inner.resume(input)
+        let mut input = input;
+        let result = loop {
+            let result = {
+                let _restore = frame::Restore(frame::current());
+                inner.resume(input)
+            };
+            match result {
+                CoroutineResult::Yield(Out::Park) => {
+                    // The body waits for the runtime: park our own caller
+                    // (up to the task), then let the body continue.
+                    frame::suspend_current();
+                    input = Resume::Unpark;
+                }
+                CoroutineResult::Yield(Out::Value(y)) => break CoroutineResult::Yield(y),
+                CoroutineResult::Return(outcome) => break CoroutineResult::Return(outcome),
+            }
         };
         match result {
             CoroutineResult::Yield(y) => {
@@ -584,13 +611,15 @@ impl<I, Y, E> Co<I, Y, E> {
             // from inside the body. The check above ensures we are running
             // on this generator's stack, the only place where suspending it
             // is valid.
-            unsafe { &*self.yielder }.suspend(value)
+            unsafe { &*self.yielder }.suspend(Out::Value(value))
         };
         match resumed {
             Resume::Send(input) => Ok(input),
             Resume::Throw(e) => Err(Interrupt::Thrown(e)),
             Resume::Close => Err(Interrupt::Closed),
-            Resume::Start => unreachable!("Start is only the first input of a primed body"),
+            Resume::Start | Resume::Unpark => {
+                unreachable!("Start and Unpark never answer a yield")
+            }
         }
     }
 
@@ -645,6 +674,24 @@ impl<I, Y, E> Co<I, Y, E> {
     pub fn stack_size(&self) -> usize {
         self.frame.stack_size
     }
+}
+
+/// A generator body's `Frame::park`: suspends the body with `Out::Park`;
+/// `Generator::resume` then parks its own caller and answers `Unpark`.
+///
+/// # Safety
+///
+/// `ctx` must be the yielder of the generator body running on this thread.
+unsafe fn park_body<I, Y, E>(ctx: *const ()) {
+    // SAFETY: the caller passes the running body's own yielder, which lives
+    // on its stack for as long as the body runs.
+    let yielder = unsafe { &*ctx.cast::<GenYielder<I, Y, E>>() };
+    let frame = frame::current();
+    let resumed = {
+        let _running = frame::Restore(frame);
+        yielder.suspend(Out::Park)
+    };
+    debug_assert!(matches!(resumed, Resume::Unpark));
 }
 
 #[cold]
