@@ -1,1 +1,223 @@
-fn main() {}
+//! corio's generators against raw corosensei, the `generator` crate and (with
+//! the `nightly` feature) the compiler's stackless coroutines.
+//!
+//! ```text
+//! cargo bench --bench generator -- --warm-up-time 1 --measurement-time 3
+//! cargo bench --bench generator --features nightly -- --warm-up-time 1 --measurement-time 3
+//! ```
+//!
+//! Two groups, one row per implementation, so one run prints a table:
+//!
+//! - `send_round_trip`: one resume of a suspended coroutine that adds one to
+//!   the value it receives and yields it back.
+//! - `create_finish`: create a coroutine, resume it into its body, which
+//!   yields once; resume it again so that it returns; drop it.
+//!
+//! Every implementation does the same work per iteration: the input goes
+//! through `black_box`, the body computes `x + 1`, and criterion consumes
+//! the output.
+
+#![cfg_attr(
+    feature = "nightly",
+    feature(coroutines, coroutine_trait, stmt_expr_attributes)
+)]
+
+use std::convert::Infallible;
+use std::hint::black_box;
+
+use corio::gen::{Generator, GeneratorState};
+use corio::stack::DEFAULT_STACK_SIZE;
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use criterion::{criterion_main, Criterion};
+
+/// The value every benchmark sends in.
+const INPUT: u64 = 41;
+
+fn corio_yielded(state: Result<GeneratorState<u64, u64>, corio::gen::Error<Infallible>>) -> u64 {
+    match state {
+        Ok(GeneratorState::Yielded(y)) => y,
+        _ => unreachable!("the benchmark body yields"),
+    }
+}
+
+fn corio_returned(state: Result<GeneratorState<u64, u64>, corio::gen::Error<Infallible>>) -> u64 {
+    match state {
+        Ok(GeneratorState::Complete(r)) => r,
+        _ => unreachable!("the benchmark body returns"),
+    }
+}
+
+fn send_round_trip(c: &mut Criterion) {
+    let mut group = c.benchmark_group("send_round_trip");
+
+    group.bench_function("corio", |b| {
+        let mut gen = Generator::<u64, u64, u64>::new(|co, mut x| loop {
+            x = co.yield_(x + 1)?;
+        });
+        corio_yielded(gen.send(0));
+        b.iter(|| corio_yielded(gen.send(black_box(INPUT))));
+    });
+
+    group.bench_function("corosensei", |b| {
+        let mut co = Coroutine::with_stack(
+            DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"),
+            |yielder: &Yielder<u64, u64>, mut x: u64| -> u64 {
+                loop {
+                    x = yielder.suspend(x + 1);
+                }
+            },
+        );
+        co.resume(0);
+        b.iter(|| match co.resume(black_box(INPUT)) {
+            CoroutineResult::Yield(y) => y,
+            CoroutineResult::Return(_) => unreachable!("the benchmark body yields"),
+        });
+    });
+
+    group.bench_function("generator_0_8", |b| {
+        let mut gen = generator::Gn::<u64>::new_scoped(|mut s| {
+            // The first `send` starts the body; its value is the pending
+            // parameter.
+            let mut x = s.get_yield().unwrap_or(0);
+            loop {
+                match s.yield_(x + 1) {
+                    Some(v) => x = v,
+                    None => return 0,
+                }
+            }
+        });
+        gen.send(0);
+        b.iter(|| gen.send(black_box(INPUT)));
+    });
+
+    #[cfg(feature = "nightly")]
+    group.bench_function("stackless_nightly", |b| {
+        use std::ops::{Coroutine, CoroutineState};
+        use std::pin::pin;
+
+        let mut co = pin!(
+            #[coroutine]
+            |mut x: u64| -> u64 {
+                loop {
+                    x = yield x + 1;
+                }
+            }
+        );
+        co.as_mut().resume(0);
+        b.iter(|| match co.as_mut().resume(black_box(INPUT)) {
+            CoroutineState::Yielded(y) => y,
+            CoroutineState::Complete(_) => unreachable!("the benchmark body yields"),
+        });
+    });
+
+    group.finish();
+}
+
+fn create_finish(c: &mut Criterion) {
+    let mut group = c.benchmark_group("create_finish");
+
+    group.bench_function("corio_pooled", |b| {
+        // The first iterations map the stack; from then on every generator
+        // takes it from the pool and gives it back when dropped.
+        b.iter(|| {
+            let mut gen = Generator::<u64, u64, u64>::new(|co, x| {
+                let v = co.yield_(x + 1)?;
+                Ok(v + 1)
+            });
+            let y = corio_yielded(gen.send(black_box(INPUT)));
+            corio_returned(gen.send(black_box(y)))
+        });
+        let stats = corio::stack::pool_stats();
+        assert!(
+            stats.reused > stats.mapped,
+            "the pool did not serve the benchmark: {stats:?}"
+        );
+    });
+
+    // The peer of `corio_pooled`: one stack, handed from each finished
+    // coroutine to the next.
+    group.bench_function("corosensei_reused_stack", |b| {
+        let mut stack = Some(DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"));
+        b.iter(|| {
+            let mut co = Coroutine::with_stack(
+                stack.take().expect("stack returned by the last iteration"),
+                |yielder: &Yielder<u64, u64>, x: u64| yielder.suspend(x + 1) + 1,
+            );
+            let CoroutineResult::Yield(y) = co.resume(black_box(INPUT)) else {
+                unreachable!("the benchmark body yields")
+            };
+            let CoroutineResult::Return(r) = co.resume(black_box(y)) else {
+                unreachable!("the benchmark body returns")
+            };
+            stack = Some(co.into_stack());
+            r
+        });
+    });
+
+    // A stack mapped and unmapped per coroutine (mmap, mprotect, munmap), as
+    // every corio generator would cost without the pool.
+    group.bench_function("corosensei_fresh_stack", |b| {
+        b.iter(|| {
+            let mut co = Coroutine::with_stack(
+                DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"),
+                |yielder: &Yielder<u64, u64>, x: u64| yielder.suspend(x + 1) + 1,
+            );
+            let CoroutineResult::Yield(y) = co.resume(black_box(INPUT)) else {
+                unreachable!("the benchmark body yields")
+            };
+            let CoroutineResult::Return(r) = co.resume(black_box(y)) else {
+                unreachable!("the benchmark body returns")
+            };
+            r
+        });
+    });
+
+    // The `generator` crate maps a fresh stack (its default, 32 KiB) for
+    // every generator.
+    group.bench_function("generator_0_8", |b| {
+        b.iter(|| {
+            let mut gen = generator::Gn::<u64>::new_scoped(|mut s| {
+                let x = s.get_yield().unwrap_or(0);
+                s.yield_(x + 1).unwrap_or(0) + 1
+            });
+            let y = gen.send(black_box(INPUT));
+            // The last `send` hands back the body's return value.
+            let r = gen.send(black_box(y));
+            debug_assert!(gen.is_done());
+            r
+        });
+    });
+
+    #[cfg(feature = "nightly")]
+    group.bench_function("stackless_nightly", |b| {
+        use std::ops::{Coroutine, CoroutineState};
+        use std::pin::pin;
+
+        b.iter(|| {
+            let mut co = pin!(
+                #[coroutine]
+                |x: u64| -> u64 {
+                    let v = yield x + 1;
+                    v + 1
+                }
+            );
+            let CoroutineState::Yielded(y) = co.as_mut().resume(black_box(INPUT)) else {
+                unreachable!("the benchmark body yields")
+            };
+            let CoroutineState::Complete(r) = co.as_mut().resume(black_box(y)) else {
+                unreachable!("the benchmark body returns")
+            };
+            r
+        });
+    });
+
+    group.finish();
+}
+
+// `criterion_group!` defines an undocumented `pub fn benches`.
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(benches, super::send_round_trip, super::create_finish);
+}
+criterion_main!(group::benches);

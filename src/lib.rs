@@ -7,6 +7,12 @@
 //! written in a special style.
 //!
 //! - [`gen`]: generators and the handle their bodies yield through.
+//! - [`pipe`]: push pipelines of coroutines (sources, filters, broadcast,
+//!   sinks) and XML event sources, as in the seed's pipeline examples.
+//! - [`rt`]: the runtime: `run`, `spawn`, `sleep`, `timeout`, cancellation,
+//!   the runtime dump; [`task`] for spawning and the blocking pool.
+//! - [`reactor`]: readiness of file descriptors (epoll, kqueue), the
+//!   low-level layer under the runtime's I/O.
 //! - [`stack`]: stack sizes, the per-thread stack pool, limits and stack
 //!   overflow reports.
 //!
@@ -18,9 +24,24 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod gen;
+pub mod pipe;
+pub mod reactor;
 pub mod stack;
 
+pub mod rt;
+
+/// Tasks: spawning, joining, the blocking thread pool.
+pub mod task {
+    pub use crate::rt::{
+        spawn, spawn_blocking, spawn_local, BlockingHandle, JoinError, JoinHandle, TaskId,
+        TaskBuilder as Builder, MAX_BLOCKING_THREADS,
+    };
+}
+
 pub use gen::{Co, Generator, GeneratorState, Interrupt};
+pub use rt::{
+    block_on, run, sleep, sleep_until, spawn, spawn_local, timeout, yield_now, JoinHandle, Runtime,
+};
 
 /// The README's code blocks run as doctests, so it cannot drift from the API.
 #[doc = include_str!("../README.md")]

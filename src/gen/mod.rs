@@ -321,7 +321,7 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     ///
     /// A panic in the body propagates out of `send`; the generator is then
     /// finished and later calls return [`Error::Panicked`].
-    #[inline]
+    #[inline(always)]
     pub fn send(&mut self, input: I) -> Result<GeneratorState<Y, R>, Error<E>> {
         match self.state {
             State::Fresh | State::Suspended => self.resume(Resume::Send(input)),
@@ -442,41 +442,62 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
         self.inner = None;
     }
 
-    #[inline]
+    // Only the yield path is inline: parking and returning are out of line,
+    // so that `send` inlines into its caller's loop.
+    #[inline(always)]
     fn resume(&mut self, input: Resume<I, E>) -> Result<GeneratorState<Y, R>, Error<E>> {
         let Some(inner) = self.inner.as_mut() else {
             return Err(Error::Finished);
         };
         self.state = State::Running;
-        let mut input = input;
-        let result = loop {
-            let result = {
-                let _restore = frame::Restore(frame::current());
-                inner.resume(input)
-            };
-            match result {
-                CoroutineResult::Yield(Out::Park) => {
-                    // The body waits for the runtime: park our own caller
-                    // (up to the task), then let the body continue.
-                    frame::suspend_current();
-                    input = Resume::Unpark;
-                }
-                CoroutineResult::Yield(Out::Value(y)) => break CoroutineResult::Yield(y),
-                CoroutineResult::Return(outcome) => break CoroutineResult::Return(outcome),
-            }
+        let result = match resume_inner(inner, input) {
+            CoroutineResult::Yield(Out::Value(y)) => CoroutineResult::Yield(y),
+            CoroutineResult::Yield(Out::Park) => park_until_settled(inner),
+            CoroutineResult::Return(outcome) => CoroutineResult::Return(outcome),
         };
         match result {
             CoroutineResult::Yield(y) => {
                 self.state = State::Suspended;
                 Ok(GeneratorState::Yielded(y))
             }
-            CoroutineResult::Return(outcome) => {
-                self.finish();
-                match outcome {
-                    Ok(r) => Ok(GeneratorState::Complete(r)),
-                    Err(e) => Err(e.into()),
-                }
-            }
+            CoroutineResult::Return(outcome) => self.complete(outcome),
+        }
+    }
+
+    /// The body returned: drop the coroutine and hand out its outcome.
+    #[inline(never)]
+    fn complete(&mut self, outcome: Outcome<R, E>) -> Result<GeneratorState<Y, R>, Error<E>> {
+        self.finish();
+        match outcome {
+            Ok(r) => Ok(GeneratorState::Complete(r)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Resumes the coroutine; the caller's frame is current again afterwards.
+#[inline]
+fn resume_inner<I, Y, R, E>(
+    inner: &mut Inner<I, Y, R, E>,
+    input: Resume<I, E>,
+) -> CoroutineResult<Out<Y>, Outcome<R, E>> {
+    let _restore = frame::Restore(frame::current());
+    inner.resume(input)
+}
+
+/// The body waits for the runtime: park our own caller (up to the task),
+/// then let the body continue, until it yields a value or returns.
+#[cold]
+#[inline(never)]
+fn park_until_settled<I, Y, R, E>(
+    inner: &mut Inner<I, Y, R, E>,
+) -> CoroutineResult<Y, Outcome<R, E>> {
+    loop {
+        frame::suspend_current();
+        match resume_inner(inner, Resume::Unpark) {
+            CoroutineResult::Yield(Out::Park) => {}
+            CoroutineResult::Yield(Out::Value(y)) => return CoroutineResult::Yield(y),
+            CoroutineResult::Return(outcome) => return CoroutineResult::Return(outcome),
         }
     }
 }

@@ -1,0 +1,360 @@
+//! The bus pipeline of `coexpat_bus` on a generated ~10 MB feed, side by
+//! side in one run:
+//!
+//! - `parse_only`: quick-xml events into a counting closure (the parser
+//!   alone);
+//! - `closures`: the same stages as plain closures, no coroutines (the
+//!   floor);
+//! - `corio`: the stages as corio generators ([`corio::pipe::Consumer`]),
+//!   exactly those of the examples, one switch per item as in Python;
+//! - `corio_b64`: the same stages, each queueing 64 items per switch
+//!   ([`corio::pipe::Consumer::with_batch`]);
+//! - `stackless` (feature `nightly`): the stages as the compiler's stackless
+//!   `#[coroutine]` closures.
+//!
+//! ```text
+//! cargo bench --bench pipeline                      # stable: parse_only, closures, corio
+//! cargo bench --features nightly --bench pipeline   # adds stackless
+//! python3 benches/pipeline.py target/pipeline-bench/buses.xml   # plain Python generators
+//! ```
+//!
+//! The bench writes the feed it measures to
+//! `target/pipeline-bench/buses.xml`, for the Python run. Throughput is in
+//! bytes of XML per second.
+#![cfg_attr(
+    feature = "nightly",
+    feature(coroutines, coroutine_trait, stmt_expr_attributes)
+)]
+
+#[allow(dead_code)]
+#[path = "../examples/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::io::Write;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use corio::pipe::bus::{generate_feed, Bus};
+use corio::pipe::xml::{self, Event, Text};
+use corio::pipe::{sink_fn, Error};
+
+/// About 10 MB of feed.
+const BUSES: usize = 18_000;
+
+fn feed() -> String {
+    let doc = generate_feed(BUSES, 42);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pipeline-bench");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = std::fs::write(dir.join("buses.xml"), &doc);
+    }
+    doc
+}
+
+/// A writer that counts lines, standing in for standard output.
+#[derive(Default)]
+struct Lines(usize);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.iter().filter(|&&b| b == b'\n').count();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The pipeline with corio generators: the stages of the examples; each
+/// stage queues up to `batch` items before it runs.
+fn run_corio_with(doc: &str, batch: usize) -> usize {
+    let mut out = Lines::default();
+    {
+        let printer = common::bus_info_printer(&mut out).with_batch(batch);
+        let direction = common::filter_on_field("direction", "North Bound", printer);
+        let route = common::filter_on_field("route", "22", direction.with_batch(batch));
+        let to_dicts = common::buses_to_dicts(route.with_batch(batch)).with_batch(batch);
+        xml::parse_str(doc, to_dicts).expect("pipeline");
+    }
+    out.0
+}
+
+/// One switch per item, as in Python.
+fn run_corio(doc: &str) -> usize {
+    run_corio_with(doc, 1)
+}
+
+/// Batches of 64 items per switch.
+fn run_corio_batched(doc: &str) -> usize {
+    run_corio_with(doc, 64)
+}
+
+/// The same stages as plain closures: no coroutine, no switch.
+fn run_closures<'d>(doc: &'d str) -> usize {
+    let mut out = Lines::default();
+    {
+        let mut printer = |bus: Bus<'d>| -> Result<(), Error> {
+            let f = |name| bus.get(name).unwrap_or("");
+            writeln!(
+                out,
+                "{}, {}, {}, {}, {}",
+                f("route"),
+                f("id"),
+                f("direction"),
+                f("latitude"),
+                f("longitude")
+            )?;
+            Ok(())
+        };
+        let mut direction = |bus: Bus<'d>| -> Result<(), Error> {
+            if bus.get("direction") == Some("North Bound") {
+                printer(bus)?;
+            }
+            Ok(())
+        };
+        let mut route = |bus: Bus<'d>| -> Result<(), Error> {
+            if bus.get("route") == Some("22") {
+                direction(bus)?;
+            }
+            Ok(())
+        };
+        let mut in_bus = false;
+        let mut bus = Bus::new();
+        let mut fragments: Vec<Text<'d>> = Vec::new();
+        let to_dicts = |event: Event<'d>| -> Result<(), Error> {
+            if !in_bus {
+                if let Event::Start(start) = event {
+                    if start.name == "bus" {
+                        in_bus = true;
+                        bus = Bus::with_capacity(16);
+                        fragments.clear();
+                    }
+                }
+                return Ok(());
+            }
+            match event {
+                Event::Start(_) => fragments.clear(),
+                Event::Text(text) => fragments.push(text),
+                Event::End(name) if name != "bus" => bus.insert(name, Text::join(&fragments)),
+                Event::End(_) => {
+                    in_bus = false;
+                    route(std::mem::take(&mut bus))?;
+                }
+            }
+            Ok(())
+        };
+        xml::parse_str(doc, sink_fn(to_dicts)).expect("pipeline");
+    }
+    out.0
+}
+
+/// The parser alone.
+fn run_parse_only(doc: &str) -> usize {
+    let mut n = 0;
+    xml::parse_str(
+        doc,
+        sink_fn(|event: Event<'_>| {
+            black_box(&event);
+            n += 1;
+            Ok(())
+        }),
+    )
+    .expect("parse");
+    n
+}
+
+#[cfg(feature = "nightly")]
+mod stackless {
+    //! The stages as the compiler's stackless coroutines.
+
+    use std::io::Write;
+    use std::ops::{Coroutine, CoroutineState};
+    use std::pin::Pin;
+
+    use corio::pipe::bus::Bus;
+    use corio::pipe::xml::{self, Event, Text};
+    use corio::pipe::{Error, Sink};
+
+    /// A stackless coroutine as a pipeline sink.
+    pub struct Stackless<C>(pub Pin<Box<C>>);
+
+    impl<T, C: Coroutine<T, Yield = (), Return = ()>> Sink<T> for Stackless<C> {
+        #[inline]
+        fn send(&mut self, item: T) -> Result<(), Error> {
+            match self.0.as_mut().resume(item) {
+                CoroutineState::Yielded(()) => Ok(()),
+                CoroutineState::Complete(()) => Ok(()),
+            }
+        }
+    }
+
+    fn buses_to_dicts<'d>(
+        mut target: impl Sink<Bus<'d>>,
+    ) -> Stackless<impl Coroutine<Event<'d>, Yield = (), Return = ()>> {
+        Stackless(Box::pin(
+            #[coroutine]
+            move |mut event: Event<'d>| {
+                let mut fragments: Vec<Text<'d>> = Vec::new();
+                loop {
+                    if let Event::Start(start) = &event {
+                        if start.name == "bus" {
+                            let mut bus = Bus::with_capacity(16);
+                            fragments.clear();
+                            loop {
+                                event = yield;
+                                match event {
+                                    Event::Start(_) => fragments.clear(),
+                                    Event::Text(text) => fragments.push(text),
+                                    Event::End(name) if name != "bus" => {
+                                        bus.insert(name, Text::join(&fragments))
+                                    }
+                                    Event::End(_) => {
+                                        if target.send(bus).is_err() {
+                                            return;
+                                        }
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    event = yield;
+                }
+            },
+        ))
+    }
+
+    fn filter_on_field<'a, 'd: 'a>(
+        field: &'a str,
+        value: &'a str,
+        mut target: impl Sink<Bus<'d>> + 'a,
+    ) -> Stackless<impl Coroutine<Bus<'d>, Yield = (), Return = ()> + 'a> {
+        Stackless(Box::pin(
+            #[coroutine]
+            move |mut bus: Bus<'d>| loop {
+                if bus.get(field) == Some(value) && target.send(bus).is_err() {
+                    return;
+                }
+                bus = yield;
+            },
+        ))
+    }
+
+    fn bus_info_printer<'a, 'd: 'a>(
+        mut out: impl Write + 'a,
+    ) -> Stackless<impl Coroutine<Bus<'d>, Yield = (), Return = ()> + 'a> {
+        Stackless(Box::pin(
+            #[coroutine]
+            move |mut bus: Bus<'d>| loop {
+                let f = |name| bus.get(name).unwrap_or("");
+                let _ = writeln!(
+                    out,
+                    "{}, {}, {}, {}, {}",
+                    f("route"),
+                    f("id"),
+                    f("direction"),
+                    f("latitude"),
+                    f("longitude")
+                );
+                bus = yield;
+            },
+        ))
+    }
+
+    pub fn run(doc: &str) -> usize {
+        let mut out = super::Lines::default();
+        {
+            let direction = filter_on_field("direction", "North Bound", bus_info_printer(&mut out));
+            let route = filter_on_field("route", "22", direction);
+            xml::parse_str(doc, buses_to_dicts(route)).expect("pipeline");
+        }
+        out.0
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let doc = feed();
+    let expected = run_closures(&doc);
+    assert_eq!(run_corio(&doc), expected, "corio and closures disagree");
+    assert_eq!(
+        run_corio_batched(&doc),
+        expected,
+        "batched corio and closures disagree"
+    );
+    #[cfg(feature = "nightly")]
+    assert_eq!(
+        stackless::run(&doc),
+        expected,
+        "stackless and closures disagree"
+    );
+
+    interleaved(&doc);
+
+    let mut group = c.benchmark_group("bus_pipeline");
+    group.throughput(Throughput::Bytes(doc.len() as u64));
+    group.sample_size(30);
+    group.bench_function("parse_only", |b| b.iter(|| run_parse_only(black_box(&doc))));
+    group.bench_function("closures", |b| b.iter(|| run_closures(black_box(&doc))));
+    group.bench_function("corio", |b| b.iter(|| run_corio(black_box(&doc))));
+    group.bench_function("corio_b64", |b| {
+        b.iter(|| run_corio_batched(black_box(&doc)))
+    });
+    #[cfg(feature = "nightly")]
+    group.bench_function("stackless", |b| b.iter(|| stackless::run(black_box(&doc))));
+    group.finish();
+}
+
+/// Runs the variants in turn, one pass each per round, and prints the
+/// median throughput of each and its ratio to the closure floor. This
+/// machine drifts between a fast and a slow phase; interleaving makes the
+/// drift hit every variant alike, so the ratios hold even when the absolute
+/// figures move.
+fn interleaved(doc: &str) {
+    type Run = for<'d> fn(&'d str) -> usize;
+    let mut variants: Vec<(&str, Run)> = vec![
+        ("parse_only", run_parse_only),
+        ("closures", run_closures),
+        ("corio", run_corio),
+        ("corio_b64", run_corio_batched),
+    ];
+    #[cfg(feature = "nightly")]
+    variants.push(("stackless", stackless::run));
+    let rounds = std::env::var("PIPELINE_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for _ in 0..rounds {
+        for (i, (_, run)) in variants.iter().enumerate() {
+            let start = std::time::Instant::now();
+            black_box(run(black_box(doc)));
+            times[i].push(start.elapsed().as_secs_f64());
+        }
+    }
+    let mb = doc.len() as f64 / 1e6;
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let medians: Vec<f64> = times.iter_mut().map(median).collect();
+    let floor = medians[1];
+    println!("interleaved, {rounds} rounds, {mb:.1} MB feed (median per variant):");
+    for ((name, _), t) in variants.iter().zip(&medians) {
+        println!(
+            "  {name:<11} {:7.2} ms  {:7.1} MB/s  {:.3}x the closure floor's time",
+            t * 1e3,
+            mb / t,
+            t / floor
+        );
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    targets = bench
+}
+criterion_main!(benches);

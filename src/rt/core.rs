@@ -1,0 +1,565 @@
+//! The scheduler of one runtime thread: task table, run queue, timers, and
+//! the loop that runs them and sleeps in the reactor.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::panic::Location;
+use std::ptr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use super::dump::{Dump, TaskInfo, TaskStatus, WaitReason};
+use super::task::{
+    Cancelled, JoinError, JoinHandle, JoinInner, Task, TaskCoroutine, TaskHandle, TaskId, TaskKey,
+    TaskState,
+};
+use crate::gen::frame::{self, Frame};
+use crate::reactor::Reactor;
+use crate::stack::{PooledStack, StackError};
+
+/// Tasks run between two non-blocking looks at the reactor when the run
+/// queue never empties, so I/O readiness is not starved by busy tasks.
+const IO_POLL_INTERVAL: u32 = 61;
+
+static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The part of a runtime other threads reach: wakers push here and nudge
+/// the reactor.
+pub(crate) struct Shared {
+    id: u64,
+    remote: Mutex<Vec<TaskKey>>,
+    pub(crate) reactor: Reactor,
+}
+
+impl Shared {
+    pub(crate) fn new(reactor: Reactor) -> Self {
+        Shared {
+            id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
+            remote: Mutex::new(Vec::new()),
+            reactor,
+        }
+    }
+
+    /// Makes a task runnable; from the runtime's own thread directly, from
+    /// elsewhere through the remote queue and a reactor notification.
+    pub(crate) fn wake(&self, key: TaskKey) {
+        if let Some(core) = current_core() {
+            if core.shared.id == self.id {
+                core.wake_local(key);
+                return;
+            }
+        }
+        self.remote
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(key);
+        // A failed notify leaves the wake-up in the queue for the next turn.
+        let _ = self.reactor.notify();
+    }
+}
+
+struct Slot {
+    generation: u32,
+    task: Option<Rc<Task>>,
+}
+
+/// A runtime's thread-local state.
+pub(crate) struct Core {
+    pub(crate) shared: Arc<Shared>,
+    slots: RefCell<Vec<Slot>>,
+    free: RefCell<Vec<u32>>,
+    run_queue: RefCell<VecDeque<TaskKey>>,
+    timers: RefCell<BinaryHeap<Reverse<(Instant, u64, TaskKey)>>>,
+    timer_seq: Cell<u64>,
+    next_task_id: Cell<u64>,
+    live: Cell<usize>,
+    pub(crate) stack_size: usize,
+    shutting_down: Cell<bool>,
+}
+
+thread_local! {
+    static CORE: Cell<*const Core> = const { Cell::new(ptr::null()) };
+    static CURRENT_TASK: Cell<*const Task> = const { Cell::new(ptr::null()) };
+}
+
+/// The runtime running on this thread, if any.
+pub(crate) fn current_core() -> Option<&'static Core> {
+    let core = CORE.with(Cell::get);
+    // SAFETY: CORE is set by `Core::enter` to a core that outlives the
+    // guard it returns, and cleared when the guard drops; the reference is
+    // only used on this thread while the runtime runs.
+    unsafe { core.as_ref() }
+}
+
+/// The task running on this thread, if any.
+pub(crate) fn current_task() -> Option<&'static Task> {
+    let task = CURRENT_TASK.with(Cell::get);
+    // SAFETY: CURRENT_TASK is set by `Core::run_task` while it holds an
+    // `Rc` of that task, and cleared before the `Rc` is released.
+    unsafe { task.as_ref() }
+}
+
+/// Clears the thread's runtime pointer when `run` ends, even by a panic.
+pub(crate) struct EnterGuard;
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        CORE.with(|c| c.set(ptr::null()));
+    }
+}
+
+impl Core {
+    pub(crate) fn new(shared: Arc<Shared>, stack_size: usize) -> Self {
+        Core {
+            shared,
+            slots: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
+            run_queue: RefCell::new(VecDeque::new()),
+            timers: RefCell::new(BinaryHeap::new()),
+            timer_seq: Cell::new(0),
+            next_task_id: Cell::new(1),
+            live: Cell::new(0),
+            stack_size,
+            shutting_down: Cell::new(false),
+        }
+    }
+
+    /// Makes this core the thread's runtime until the guard drops.
+    ///
+    /// # Panics
+    ///
+    /// Panics if a runtime already runs on this thread.
+    pub(crate) fn enter(&self) -> EnterGuard {
+        CORE.with(|c| {
+            assert!(
+                c.get().is_null(),
+                "corio: a runtime is already running on this thread (corio::run cannot nest)"
+            );
+            c.set(self);
+        });
+        EnterGuard
+    }
+
+    fn task(&self, key: TaskKey) -> Option<Rc<Task>> {
+        let slots = self.slots.borrow();
+        let slot = slots.get(key.index as usize)?;
+        if slot.generation != key.generation {
+            return None;
+        }
+        slot.task.clone()
+    }
+
+    pub(crate) fn wake_local(&self, key: TaskKey) {
+        let Some(task) = self.task(key) else { return };
+        match task.state.get() {
+            TaskState::Parked => {
+                task.state.set(TaskState::Scheduled);
+                self.run_queue.borrow_mut().push_back(key);
+            }
+            TaskState::Running => task.notified.set(true),
+            TaskState::Scheduled => {}
+        }
+    }
+
+    /// Puts the running task at the back of the run queue.
+    pub(crate) fn reschedule(&self, task: &Task) {
+        task.state.set(TaskState::Scheduled);
+        self.run_queue.borrow_mut().push_back(task.handle.key);
+    }
+
+    pub(crate) fn add_timer(&self, at: Instant, key: TaskKey) {
+        let seq = self.timer_seq.get();
+        self.timer_seq.set(seq + 1);
+        self.timers.borrow_mut().push(Reverse((at, seq, key)));
+    }
+
+    /// Creates a task. `body` runs on its own stack; its result goes to the
+    /// returned handle.
+    pub(crate) fn spawn<T, F>(
+        &self,
+        name: Option<Box<str>>,
+        stack_size: usize,
+        spawned_at: &'static Location<'static>,
+        body: F,
+    ) -> Result<JoinHandle<T>, StackError>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        let key = self.reserve_slot();
+        let result = self.spawn_in_slot(key, name, stack_size, spawned_at, |join, handle| {
+            move |yielder: &Yielder<(), ()>, frame: Frame| {
+                let frame = Frame {
+                    park: park_task,
+                    park_ctx: (yielder as *const Yielder<(), ()>).cast(),
+                    ..frame
+                };
+                frame::set_current(&frame);
+                let result = if handle.cancel.load(Ordering::Acquire) {
+                    Err(JoinError::Cancelled)
+                } else {
+                    run_catching(body)
+                };
+                join.complete(result);
+            }
+        });
+        if result.is_err() {
+            self.release_slot(key);
+        }
+        result
+    }
+
+    /// Creates the main task of `run`, whose body may borrow from the
+    /// caller of `run`.
+    ///
+    /// # Safety
+    ///
+    /// The caller must drive the task to completion, or drop it through
+    /// [`Core::shutdown`], before the data `body` borrows goes away.
+    pub(crate) unsafe fn spawn_main<'a, T, F>(
+        &self,
+        body: F,
+    ) -> Result<(JoinHandle<T>, TaskKey), StackError>
+    where
+        F: FnOnce() -> T + 'a,
+        T: 'a,
+    {
+        let key = self.reserve_slot();
+        let make_body = |join: Arc<JoinInner<T>>, _| {
+            move |yielder: &Yielder<(), ()>, frame: Frame| {
+                let frame = Frame {
+                    park: park_task,
+                    park_ctx: (yielder as *const Yielder<(), ()>).cast(),
+                    ..frame
+                };
+                frame::set_current(&frame);
+                join.complete(run_catching(body));
+            }
+        };
+        // SAFETY: forwarded from this function's contract.
+        let handle = unsafe {
+            self.build_task(key, Some("main".into()), self.stack_size, Location::caller(), make_body)
+        };
+        match handle {
+            Ok(handle) => Ok((handle, key)),
+            Err(e) => {
+                self.release_slot(key);
+                Err(e)
+            }
+        }
+    }
+
+    fn spawn_in_slot<T, F, B>(
+        &self,
+        key: TaskKey,
+        name: Option<Box<str>>,
+        stack_size: usize,
+        spawned_at: &'static Location<'static>,
+        make_body: B,
+    ) -> Result<JoinHandle<T>, StackError>
+    where
+        B: FnOnce(Arc<JoinInner<T>>, Arc<TaskHandle>) -> F,
+        F: FnOnce(&Yielder<(), ()>, Frame) + 'static,
+        T: 'static,
+    {
+        // SAFETY: `F: 'static`, so the body borrows nothing that could end
+        // before the coroutine does.
+        unsafe { self.build_task(key, name, stack_size, spawned_at, make_body) }
+    }
+
+    /// Allocates the stack and coroutine of a task and enters it in `key`.
+    ///
+    /// # Safety
+    ///
+    /// The coroutine built from `make_body` must be driven to completion or
+    /// dropped before anything its body borrows goes away.
+    unsafe fn build_task<'a, T, F, B>(
+        &self,
+        key: TaskKey,
+        name: Option<Box<str>>,
+        stack_size: usize,
+        spawned_at: &'static Location<'static>,
+        make_body: B,
+    ) -> Result<JoinHandle<T>, StackError>
+    where
+        B: FnOnce(Arc<JoinInner<T>>, Arc<TaskHandle>) -> F,
+        F: FnOnce(&Yielder<(), ()>, Frame) + 'a,
+        T: 'a,
+    {
+        crate::stack::ensure_handler();
+        let stack = PooledStack::take(stack_size)?;
+        let id = TaskId(self.next_task_id.get());
+        self.next_task_id.set(id.0 + 1);
+        let handle = Arc::new(TaskHandle {
+            key,
+            id,
+            shared: self.shared.clone(),
+            cancel: Default::default(),
+        });
+        let join = Arc::new(JoinInner::new());
+        let body = make_body(join.clone(), handle.clone());
+        let frame = Frame {
+            stack_limit: corosensei::stack::Stack::limit(&stack).get(),
+            stack_size: stack.size(),
+            name: name.clone(),
+            park: park_task,
+            park_ctx: ptr::null(),
+        };
+        let entry = move |yielder: &Yielder<(), ()>, ()| body(yielder, frame);
+        // SAFETY: forwarded from this function's contract: the coroutine
+        // is driven to completion or dropped before the body's borrows end.
+        let coroutine: TaskCoroutine = unsafe { Coroutine::with_stack_unchecked(stack, entry) };
+        let task = Rc::new(Task {
+            handle: handle.clone(),
+            name,
+            spawned_at,
+            state: Cell::new(TaskState::Scheduled),
+            notified: Cell::new(false),
+            waiting_on: Cell::new(WaitReason::Nothing),
+            coroutine: RefCell::new(Some(coroutine)),
+            deadlines: RefCell::new(Vec::new()),
+        });
+        self.slots.borrow_mut()[key.index as usize].task = Some(task);
+        self.live.set(self.live.get() + 1);
+        self.run_queue.borrow_mut().push_back(key);
+        Ok(JoinHandle {
+            inner: join,
+            task: handle,
+        })
+    }
+
+    fn reserve_slot(&self) -> TaskKey {
+        let mut slots = self.slots.borrow_mut();
+        match self.free.borrow_mut().pop() {
+            Some(index) => TaskKey {
+                index,
+                generation: slots[index as usize].generation,
+            },
+            None => {
+                slots.push(Slot {
+                    generation: 0,
+                    task: None,
+                });
+                TaskKey {
+                    index: (slots.len() - 1) as u32,
+                    generation: 0,
+                }
+            }
+        }
+    }
+
+    fn release_slot(&self, key: TaskKey) {
+        let task = {
+            let mut slots = self.slots.borrow_mut();
+            let slot = &mut slots[key.index as usize];
+            slot.generation = slot.generation.wrapping_add(1);
+            slot.task.take()
+        };
+        self.free.borrow_mut().push(key.index);
+        if task.is_some() {
+            self.live.set(self.live.get() - 1);
+        }
+        // The task (and its finished coroutine's stack) drops here, outside
+        // the borrow of the table.
+        drop(task);
+    }
+
+    /// Resumes one task until it parks, yields or finishes.
+    fn run_task(&self, task: Rc<Task>) {
+        if task.state.get() != TaskState::Scheduled {
+            return; // A stale queue entry.
+        }
+        task.state.set(TaskState::Running);
+        let previous = CURRENT_TASK.with(|c| c.replace(Rc::as_ptr(&task)));
+        let result = {
+            let _restore = frame::Restore(frame::current());
+            let mut coroutine = task.coroutine.borrow_mut();
+            let coroutine = coroutine.as_mut().expect("a scheduled task has a coroutine");
+            coroutine.resume(())
+        };
+        CURRENT_TASK.with(|c| c.set(previous));
+        match result {
+            CoroutineResult::Yield(()) => {
+                // The task set its own state (parked or rescheduled) before
+                // switching out.
+            }
+            CoroutineResult::Return(()) => self.release_slot(task.handle.key),
+        }
+    }
+
+    fn drain_remote(&self) {
+        let keys = std::mem::take(
+            &mut *self
+                .shared
+                .remote
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for key in keys {
+            self.wake_local(key);
+        }
+    }
+
+    fn fire_timers(&self) -> Option<Instant> {
+        let mut timers = self.timers.borrow_mut();
+        if timers.is_empty() {
+            return None;
+        }
+        let now = Instant::now();
+        while let Some(Reverse((at, _, key))) = timers.peek().copied() {
+            if at > now {
+                return Some(at);
+            }
+            timers.pop();
+            drop(timers);
+            self.wake_local(key);
+            timers = self.timers.borrow_mut();
+        }
+        None
+    }
+
+    /// Runs tasks until `done` says so, sleeping in the reactor whenever
+    /// nothing is runnable.
+    pub(crate) fn run_until(&self, done: &dyn Fn(&Core) -> bool) {
+        let mut since_io = 0u32;
+        loop {
+            self.drain_remote();
+            loop {
+                let next = self.run_queue.borrow_mut().pop_front();
+                let Some(key) = next else { break };
+                if let Some(task) = self.task(key) {
+                    self.run_task(task);
+                }
+                if done(self) {
+                    return;
+                }
+                since_io += 1;
+                if since_io >= IO_POLL_INTERVAL {
+                    since_io = 0;
+                    self.fire_timers();
+                    self.turn(Some(Duration::ZERO));
+                    self.drain_remote();
+                }
+            }
+            let next_timer = self.fire_timers();
+            if !self.run_queue.borrow().is_empty() {
+                continue;
+            }
+            if done(self) {
+                return;
+            }
+            let timeout = next_timer.map(|at| at.saturating_duration_since(Instant::now()));
+            self.turn(timeout);
+            since_io = 0;
+        }
+    }
+
+    fn turn(&self, timeout: Option<Duration>) {
+        if let Err(err) = self.shared.reactor.turn(timeout) {
+            // The poller failing is not recoverable for the runtime.
+            panic!("corio: the reactor failed: {err}");
+        }
+    }
+
+    /// Cancels every remaining task and runs them until they have unwound.
+    /// Each park of a cancelled task raises the cancellation again, so a
+    /// task that catches it still ends at its next park.
+    pub(crate) fn shutdown(&self) {
+        self.shutting_down.set(true);
+        let tasks: Vec<Rc<Task>> = self
+            .slots
+            .borrow()
+            .iter()
+            .filter_map(|s| s.task.clone())
+            .collect();
+        for task in &tasks {
+            task.handle.cancel.store(true, Ordering::Release);
+            self.wake_local(task.handle.key);
+        }
+        drop(tasks);
+        self.run_until(&|core| core.live.get() == 0);
+    }
+
+    /// One round of the reactor and timers for a task that waits without
+    /// switching away (see `park`): returns once something may have woken
+    /// it.
+    pub(crate) fn poll_once_for(&self, task: &Task) {
+        self.drain_remote();
+        let next_timer = self.fire_timers();
+        if task.notified.get() {
+            return;
+        }
+        let timeout = next_timer.map(|at| at.saturating_duration_since(Instant::now()));
+        self.turn(timeout);
+        self.drain_remote();
+    }
+
+    pub(crate) fn next_deadline_id(&self) -> u64 {
+        let id = self.timer_seq.get();
+        self.timer_seq.set(id + 1);
+        id
+    }
+
+    pub(crate) fn dump(&self) -> Dump {
+        let mut tasks: Vec<TaskInfo> = self
+            .slots
+            .borrow()
+            .iter()
+            .filter_map(|s| s.task.as_ref())
+            .map(|t| TaskInfo {
+                id: t.handle.id,
+                name: t.name.as_deref().map(str::to_owned),
+                status: match t.state.get() {
+                    TaskState::Scheduled => TaskStatus::Runnable,
+                    TaskState::Running => TaskStatus::Running,
+                    TaskState::Parked => TaskStatus::Parked,
+                },
+                waiting_on: t.waiting_on.get(),
+                spawned_at: t.spawned_at,
+            })
+            .collect();
+        tasks.sort_by_key(|t| t.id);
+        Dump { tasks }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        // Unwinds whatever is left (only after a panic in the scheduler
+        // itself): the coroutines drop with the table.
+        let tasks: Vec<_> = self.slots.get_mut().drain(..).filter_map(|s| s.task).collect();
+        for task in tasks {
+            let _restore = frame::Restore(frame::current());
+            task.coroutine.borrow_mut().take();
+        }
+    }
+}
+
+/// Runs a task body, turning a panic into its `JoinError`.
+fn run_catching<T>(body: impl FnOnce() -> T) -> Result<T, JoinError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).map_err(|payload| {
+        if payload.is::<Cancelled>() {
+            JoinError::Cancelled
+        } else {
+            JoinError::Panicked(payload)
+        }
+    })
+}
+
+/// A task's `Frame::park`: switches from the task to the scheduler.
+///
+/// # Safety
+///
+/// `ctx` must be the yielder of the task running on this thread.
+unsafe fn park_task(ctx: *const ()) {
+    // SAFETY: the caller passes the running task's own yielder, which lives
+    // on the task's stack for as long as the task runs.
+    let yielder = unsafe { &*ctx.cast::<Yielder<(), ()>>() };
+    let _running = frame::Restore(frame::current());
+    yielder.suspend(());
+}

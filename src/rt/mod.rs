@@ -1,0 +1,309 @@
+//! The runtime: a cooperative scheduler of stackful tasks on one thread.
+//!
+//! [`run`] starts a runtime on the calling thread and runs its closure as
+//! the *main task*. Tasks are coroutines with their own stacks, so code in
+//! them is ordinary blocking-style Rust: when it would block ([`sleep`],
+//! [`JoinHandle::join`], corio's I/O and sync types), the task parks and the
+//! scheduler runs another one. Nothing is coloured `async`, and a task can
+//! park from any call depth, even inside a [`Generator`](crate::Generator)
+//! it drives: the park passes up through each generator level to the task,
+//! and the task later resumes the generator exactly there.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let total = corio::run(|| {
+//!     let workers: Vec<_> = (1..=3u64)
+//!         .map(|n| corio::spawn(move || {
+//!             corio::sleep(Duration::from_millis(10 * n));
+//!             n
+//!         }))
+//!         .collect();
+//!     workers.into_iter().map(|w| w.join().unwrap()).sum::<u64>()
+//! });
+//! assert_eq!(total, 6);
+//! ```
+//!
+//! # Scheduling
+//!
+//! - Tasks run in FIFO order until they park, yield or finish.
+//! - When nothing is runnable, the thread sleeps in the reactor (epoll or
+//!   kqueue) until an I/O event, the next timer, or a wake-up from another
+//!   thread, which arrives through the reactor's notification (eventfd,
+//!   `EVFILT_USER`): the scheduler never busy-waits.
+//! - While tasks keep the run queue busy, the reactor is still checked
+//!   every 61 task switches, so I/O is not starved.
+//!
+//! # Panics, cancellation, shutdown
+//!
+//! - A panic in a task ends that task only; its [`JoinHandle`] returns
+//!   [`JoinError::Panicked`] with the payload. A panic in the main task
+//!   propagates out of `run` once the other tasks are shut down.
+//! - [`JoinHandle::cancel`] unwinds the task from its suspension point,
+//!   running its destructors (locks it holds are released); `join` then
+//!   returns [`JoinError::Cancelled`]. Every later park of a cancelled task
+//!   unwinds again, so it cannot linger.
+//! - [`timeout`] bounds a piece of work inside a task the same way.
+//! - When the main task returns, `run` cancels every task still alive and
+//!   runs them until they have unwound, then returns the main task's value:
+//!   nothing is leaked and nothing keeps `run` waiting except a task that
+//!   never parks.
+//! - A task that must wait while it unwinds (a destructor that sleeps or
+//!   does I/O during cancellation) waits on its own stack, without letting
+//!   other tasks run meanwhile: switching away mid-unwind is not sound with
+//!   the standard library's per-thread panic count.
+//!
+//! # Outside a runtime
+//!
+//! [`sleep`], [`yield_now`], [`block_on`] and `JoinHandle::join` block the
+//! thread when called outside a runtime; [`spawn`] and [`timeout`] panic
+//! with a message saying a runtime is needed.
+//!
+//! # Runtime dump
+//!
+//! [`dump`] lists every live task: id, name, state, what it waits on and
+//! where it was spawned.
+
+mod blocking;
+pub(crate) mod core;
+mod dump;
+mod park;
+mod task;
+
+use std::io;
+use std::panic::{resume_unwind, Location};
+use std::sync::Arc;
+
+pub use blocking::{spawn_blocking, BlockingHandle, MAX_BLOCKING_THREADS};
+pub use dump::{Dump, TaskInfo, TaskStatus, WaitReason};
+/// Waits for a future with a recorded reason: the building block of every
+/// blocking-style wait in corio (sync types, I/O). Inside a task it parks
+/// the task; on a plain thread it blocks the thread.
+#[allow(unused_imports)]
+pub(crate) use park::block_on_as;
+pub use park::{block_on, sleep, sleep_until, timeout, yield_now, Elapsed};
+pub use task::{JoinError, JoinHandle, TaskId};
+
+use self::core::{current_core, Core, Shared};
+use crate::reactor::Reactor;
+use crate::stack::{self, StackError};
+
+/// A runtime, configured by [`Runtime::builder`]. [`run`] is the shortcut
+/// for a default one.
+pub struct Runtime {
+    reactor: Reactor,
+    stack_size: usize,
+}
+
+/// Configures a [`Runtime`].
+#[derive(Clone, Debug)]
+pub struct Builder {
+    stack_size: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            stack_size: stack::DEFAULT_STACK_SIZE,
+        }
+    }
+}
+
+impl Builder {
+    /// Sets the default stack size of this runtime's tasks (a task's own
+    /// builder may override it).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// Creates the runtime and its reactor.
+    ///
+    /// # Errors
+    ///
+    /// When the poller cannot be created (out of file descriptors).
+    pub fn build(self) -> io::Result<Runtime> {
+        Ok(Runtime {
+            reactor: Reactor::new()?,
+            stack_size: self.stack_size,
+        })
+    }
+}
+
+impl Runtime {
+    /// A builder for a configured runtime.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Runs `main` as the main task of this runtime on the calling thread,
+    /// with every task it spawns, and returns its value once it and then
+    /// the remaining tasks (cancelled) have finished.
+    ///
+    /// # Panics
+    ///
+    /// Propagates a panic of the main task; panics if a runtime is already
+    /// running on this thread, or if the main task's stack cannot be
+    /// mapped.
+    pub fn run<T>(&self, main: impl FnOnce() -> T) -> T {
+        let shared = Arc::new(Shared::new(self.reactor.clone()));
+        let core = Core::new(shared, self.stack_size);
+        let _entered = core.enter();
+        // SAFETY: the main task is run to completion by `run_until` below;
+        // if the scheduler itself panics first, `core` is dropped during
+        // the unwind, still inside this call, which unwinds the task's
+        // stack before anything `main` borrows goes away.
+        let (main_task, _) =
+            unsafe { core.spawn_main(main) }.unwrap_or_else(|e| panic!("corio::run: {e}"));
+        core.run_until(&|_| main_task.is_finished());
+        core.shutdown();
+        match main_task.inner.take() {
+            Some(Ok(value)) => value,
+            Some(Err(JoinError::Panicked(payload))) => resume_unwind(payload),
+            Some(Err(JoinError::Cancelled)) | None => {
+                unreachable!("the main task cannot be cancelled")
+            }
+        }
+    }
+}
+
+/// Runs `main` on a new runtime on this thread; see [`Runtime::run`].
+///
+/// # Panics
+///
+/// As [`Runtime::run`], and if the runtime cannot be created.
+pub fn run<T>(main: impl FnOnce() -> T) -> T {
+    Runtime::builder()
+        .build()
+        .unwrap_or_else(|e| panic!("corio::run: cannot create the runtime: {e}"))
+        .run(main)
+}
+
+/// Spawns a task on the current runtime; it starts when the scheduler gets
+/// to it. The closure must be `Send` so that the task can later be placed
+/// on any worker thread; [`spawn_local`] takes closures that are not.
+///
+/// # Panics
+///
+/// Panics outside a runtime, or if no stack can be mapped (see
+/// [`task::Builder::spawn`] to handle that).
+#[track_caller]
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    TaskBuilder::new()
+        .spawn(f)
+        .unwrap_or_else(|e| panic!("corio::spawn: {e}"))
+}
+
+/// Spawns a task that stays on this thread, so its closure and result may
+/// be `!Send` (an `Rc`, a `RefCell`).
+///
+/// # Panics
+///
+/// As [`spawn`].
+#[track_caller]
+pub fn spawn_local<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
+    TaskBuilder::new()
+        .spawn_local(f)
+        .unwrap_or_else(|e| panic!("corio::spawn_local: {e}"))
+}
+
+/// Configures a task before spawning it: a name (shown by [`dump`] and in
+/// stack overflow reports) and a stack size.
+#[derive(Clone, Debug, Default)]
+pub struct TaskBuilder {
+    name: Option<Box<str>>,
+    stack_size: Option<usize>,
+}
+
+impl TaskBuilder {
+    /// A builder with no name and the runtime's stack size.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Names the task.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// Sets the task's stack size in bytes.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Spawns a `Send` task; see [`spawn`].
+    ///
+    /// # Errors
+    ///
+    /// [`StackError`] if its stack cannot be mapped.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a runtime.
+    #[track_caller]
+    pub fn spawn<F, T>(self, f: F) -> Result<JoinHandle<T>, StackError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.spawn_local(f)
+    }
+
+    /// Spawns a task that stays on this thread; see [`spawn_local`].
+    ///
+    /// # Errors
+    ///
+    /// [`StackError`] if its stack cannot be mapped.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a runtime.
+    #[track_caller]
+    pub fn spawn_local<F, T>(self, f: F) -> Result<JoinHandle<T>, StackError>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        let location = Location::caller();
+        let core = current_core().expect("corio: spawn needs a running runtime (use corio::run)");
+        let stack_size = self.stack_size.unwrap_or(core.stack_size);
+        core.spawn(self.name, stack_size, location, f)
+    }
+}
+
+/// The reactor of the runtime running on this thread, for I/O types to
+/// register with; `None` outside a runtime.
+#[allow(dead_code)]
+pub(crate) fn current_reactor() -> Option<Reactor> {
+    current_core().map(|core| core.shared.reactor.clone())
+}
+
+/// A snapshot of every live task of the runtime on this thread, or `None`
+/// outside a runtime.
+///
+/// ```
+/// corio::run(|| {
+///     let sleeper = corio::task::Builder::new()
+///         .name("sleeper")
+///         .spawn(|| corio::sleep(std::time::Duration::from_secs(60)))
+///         .unwrap();
+///     corio::yield_now(); // let it start and park
+///     let dump = corio::rt::dump().unwrap();
+///     println!("{dump}");
+///     assert!(dump.tasks.iter().any(|t| t.name.as_deref() == Some("sleeper")));
+///     sleeper.cancel();
+/// });
+/// ```
+pub fn dump() -> Option<Dump> {
+    current_core().map(Core::dump)
+}

@@ -1,0 +1,236 @@
+//! Parking the running task, and what it finds when it wakes: cancellation
+//! and expired timeouts.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use super::core::{current_core, current_task, Core};
+use super::dump::WaitReason;
+use super::task::{Cancelled, Deadline, Task, TaskState};
+use crate::gen::frame;
+
+/// Parks the running task until its waker is called.
+///
+/// May return spuriously (a wake-up meant for an earlier wait): callers
+/// check their condition in a loop. When the task has been cancelled, or a
+/// `timeout` around it has expired, this unwinds instead of returning.
+///
+/// # Panics
+///
+/// Panics when no task runs on this thread.
+pub(crate) fn park(reason: WaitReason) {
+    let (Some(core), Some(task)) = (current_core(), current_task()) else {
+        panic!("corio: a task can only park inside a corio runtime");
+    };
+    if std::thread::panicking() {
+        // Switching away mid-unwind would leave the thread's panic count
+        // raised for whatever runs next; wait on this stack instead.
+        return park_while_unwinding(core, task);
+    }
+    // A task cancelled (or timed out) while it ran must not wait for a
+    // wake-up that already happened.
+    check_interrupts(task);
+    if !task.notified.replace(false) {
+        task.waiting_on.set(reason);
+        task.state.set(TaskState::Parked);
+        frame::suspend_current();
+        task.waiting_on.set(WaitReason::Nothing);
+    }
+    check_interrupts(task);
+}
+
+/// Waits for this task's waker without switching to other tasks: the
+/// reactor and timers run, and wake-ups of other tasks queue up for later.
+fn park_while_unwinding(core: &Core, task: &Task) {
+    while !task.notified.replace(false) {
+        core.poll_once_for(task);
+    }
+}
+
+/// Unwinds the running task if it was cancelled or a timeout expired.
+fn check_interrupts(task: &Task) {
+    if task.handle.cancel.load(Ordering::Acquire) {
+        resume_unwind(Box::new(Cancelled));
+    }
+    let mut deadlines = task.deadlines.borrow_mut();
+    if deadlines.is_empty() {
+        return;
+    }
+    let now = Instant::now();
+    // The outermost expired scope wins, so an inner `timeout` cannot
+    // swallow an outer one's expiry.
+    if let Some(deadline) = deadlines.iter_mut().find(|d| !d.fired && d.at <= now) {
+        deadline.fired = true;
+        let id = deadline.id;
+        drop(deadlines);
+        resume_unwind(Box::new(TimeoutUnwind { id }));
+    }
+}
+
+/// Gives other tasks a turn: the running task goes to the back of the run
+/// queue. Outside a runtime, yields the thread.
+pub fn yield_now() {
+    match (current_core(), current_task()) {
+        (Some(core), Some(task)) if !std::thread::panicking() => {
+            core.reschedule(task);
+            task.waiting_on.set(WaitReason::Yield);
+            frame::suspend_current();
+            task.waiting_on.set(WaitReason::Nothing);
+            check_interrupts(task);
+        }
+        _ => std::thread::yield_now(),
+    }
+}
+
+/// Suspends the running task for `duration`; other tasks run meanwhile.
+/// Outside a runtime, sleeps the thread.
+pub fn sleep(duration: Duration) {
+    match Instant::now().checked_add(duration) {
+        Some(deadline) => sleep_until(deadline),
+        None => loop {
+            park_or_block(WaitReason::Sleep(Instant::now()));
+        },
+    }
+}
+
+/// Suspends the running task until `deadline`. Outside a runtime, sleeps
+/// the thread.
+pub fn sleep_until(deadline: Instant) {
+    let (Some(core), Some(task)) = (current_core(), current_task()) else {
+        std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+        return;
+    };
+    core.add_timer(deadline, task.handle.key);
+    while Instant::now() < deadline {
+        park(WaitReason::Sleep(deadline));
+    }
+}
+
+fn park_or_block(reason: WaitReason) {
+    if current_task().is_some() {
+        park(reason);
+    } else {
+        std::thread::park();
+    }
+}
+
+/// The payload that unwinds a task out of an expired `timeout` scope.
+struct TimeoutUnwind {
+    id: u64,
+}
+
+/// The error of [`timeout`]: the deadline passed before the work finished.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Elapsed {
+    after: Duration,
+}
+
+impl Elapsed {
+    /// The duration the work was given.
+    pub fn duration(&self) -> Duration {
+        self.after
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "deadline of {:?} elapsed", self.after)
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+/// Runs `work` in the running task with a deadline. If `work` is still
+/// suspended when `duration` has passed, it is unwound from its suspension
+/// point (its destructors run) and `timeout` returns `Err(Elapsed)`.
+///
+/// Cancellation is cooperative: work that never suspends runs to its end.
+/// Scopes nest; the outermost expired one is the one that fires.
+///
+/// # Panics
+///
+/// Panics outside a task: there is no runtime to interrupt the work.
+pub fn timeout<T>(duration: Duration, work: impl FnOnce() -> T) -> Result<T, Elapsed> {
+    let (Some(core), Some(task)) = (current_core(), current_task()) else {
+        panic!("corio::timeout needs a running corio task");
+    };
+    let id = core.next_deadline_id();
+    let at = Instant::now()
+        .checked_add(duration)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365 * 100));
+    task.deadlines.borrow_mut().push(Deadline {
+        id,
+        at,
+        fired: false,
+    });
+    core.add_timer(at, task.handle.key);
+    let result = catch_unwind(AssertUnwindSafe(work));
+    task.deadlines.borrow_mut().retain(|d| d.id != id);
+    match result {
+        Ok(value) => Ok(value),
+        Err(payload) => match payload.downcast::<TimeoutUnwind>() {
+            Ok(unwind) if unwind.id == id => Err(Elapsed { after: duration }),
+            Ok(unwind) => resume_unwind(unwind),
+            Err(other) => resume_unwind(other),
+        },
+    }
+}
+
+/// Wakes a thread blocked in `block_on` outside any runtime.
+struct ThreadWaker(std::thread::Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Waits for a `Future`: inside a task, the task parks and the future's
+/// waker reschedules it; on a plain thread, the thread blocks.
+///
+/// ```
+/// let answer = corio::run(|| {
+///     let handle = corio::spawn(|| 6 * 7);
+///     corio::block_on(handle).unwrap() // a JoinHandle is a Future too
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    block_on_as(future, WaitReason::Future)
+}
+
+pub(crate) fn block_on_as<F: Future>(future: F, reason: WaitReason) -> F::Output {
+    let mut future = pin!(future);
+    match current_task() {
+        Some(task) => {
+            let waker = Waker::from(task.handle.clone());
+            let mut cx = Context::from_waker(&waker);
+            loop {
+                if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+                    return value;
+                }
+                park(reason);
+            }
+        }
+        None => {
+            let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+            let mut cx = Context::from_waker(&waker);
+            loop {
+                if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+                    return value;
+                }
+                std::thread::park();
+            }
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Tasks: the handle their wakers point at, and the join state.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Instant;
+
+use corosensei::Coroutine;
+
+use super::core::Shared;
+use super::dump::WaitReason;
+use crate::stack::PooledStack;
+
+/// Where a task lives in its runtime's task table. The generation tells a
+/// reused slot from the task that had it before, so a late wake-up of a
+/// finished task cannot wake its successor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct TaskKey {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+/// A task's identity, unique within its runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(pub(crate) u64);
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// The part of a task other threads may touch: wakers point here, and
+/// `JoinHandle::cancel` sets the flag.
+pub(crate) struct TaskHandle {
+    pub(crate) key: TaskKey,
+    pub(crate) id: TaskId,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) cancel: AtomicBool,
+}
+
+impl Wake for TaskHandle {
+    fn wake(self: Arc<Self>) {
+        self.shared.wake(self.key);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.shared.wake(self.key);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TaskState {
+    /// In the run queue.
+    Scheduled,
+    /// Running on this thread now.
+    Running,
+    /// Waiting to be woken.
+    Parked,
+}
+
+/// A pending `timeout` of a task.
+pub(crate) struct Deadline {
+    pub(crate) id: u64,
+    pub(crate) at: Instant,
+    pub(crate) fired: bool,
+}
+
+pub(crate) type TaskCoroutine = Coroutine<(), (), (), PooledStack>;
+
+/// A task as its runtime's thread sees it.
+pub(crate) struct Task {
+    pub(crate) handle: Arc<TaskHandle>,
+    pub(crate) name: Option<Box<str>>,
+    pub(crate) spawned_at: &'static Location<'static>,
+    pub(crate) state: Cell<TaskState>,
+    /// Woken while running: its next park returns at once.
+    pub(crate) notified: Cell<bool>,
+    pub(crate) waiting_on: Cell<WaitReason>,
+    pub(crate) coroutine: RefCell<Option<TaskCoroutine>>,
+    /// Active `timeout` scopes, outermost first.
+    pub(crate) deadlines: RefCell<Vec<Deadline>>,
+}
+
+/// Why a task did not produce its value.
+pub enum JoinError {
+    /// The task panicked; this is the panic's payload.
+    Panicked(Box<dyn Any + Send + 'static>),
+    /// The task was cancelled before it finished.
+    Cancelled,
+}
+
+impl JoinError {
+    /// Whether the task was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, JoinError::Cancelled)
+    }
+
+    /// Whether the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self, JoinError::Panicked(_))
+    }
+
+    /// The panic payload, if the task panicked.
+    pub fn into_panic(self) -> Option<Box<dyn Any + Send + 'static>> {
+        match self {
+            JoinError::Panicked(payload) => Some(payload),
+            JoinError::Cancelled => None,
+        }
+    }
+
+    fn panic_message(&self) -> Option<&str> {
+        match self {
+            JoinError::Panicked(p) => p
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            JoinError::Cancelled => None,
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Panicked(_) => f
+                .debug_tuple("Panicked")
+                .field(&self.panic_message().unwrap_or("<non-string payload>"))
+                .finish(),
+            JoinError::Cancelled => f.write_str("Cancelled"),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Panicked(_) => match self.panic_message() {
+                Some(msg) => write!(f, "task panicked: {msg}"),
+                None => f.write_str("task panicked"),
+            },
+            JoinError::Cancelled => f.write_str("task was cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// The panic payload that unwinds a cancelled task from its park point.
+pub(crate) struct Cancelled;
+
+struct JoinSlot<T> {
+    result: Option<Result<T, JoinError>>,
+    done: bool,
+    waiter: Option<Waker>,
+}
+
+/// Where a task leaves its result for its `JoinHandle`.
+pub(crate) struct JoinInner<T> {
+    slot: Mutex<JoinSlot<T>>,
+}
+
+impl<T> JoinInner<T> {
+    pub(crate) fn new() -> Self {
+        JoinInner {
+            slot: Mutex::new(JoinSlot {
+                result: None,
+                done: false,
+                waiter: None,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, JoinSlot<T>> {
+        // The slot holds plain data, so a panic while it was locked leaves
+        // nothing half-updated.
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn complete(&self, result: Result<T, JoinError>) {
+        let waiter = {
+            let mut slot = self.lock();
+            slot.result = Some(result);
+            slot.done = true;
+            slot.waiter.take()
+        };
+        if let Some(waiter) = waiter {
+            waiter.wake();
+        }
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.lock().done
+    }
+
+    pub(crate) fn take(&self) -> Option<Result<T, JoinError>> {
+        self.lock().result.take()
+    }
+
+    /// `Future::poll` for anything that waits on this slot.
+    pub(crate) fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+        let mut slot = self.lock();
+        if slot.done {
+            return Poll::Ready(
+                slot.result
+                    .take()
+                    .expect("a join handle polled again after it returned"),
+            );
+        }
+        match &slot.waiter {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => slot.waiter = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+/// Owns the right to a task's result: [`join`](JoinHandle::join) it (or
+/// `.await` it: `JoinHandle` is a `Future`), or [`cancel`](JoinHandle::cancel)
+/// it. Dropping the handle detaches the task; it keeps running.
+///
+/// `JoinHandle<T>` is `Send` when `T` is, so a result can be awaited from
+/// another thread.
+pub struct JoinHandle<T> {
+    pub(crate) inner: Arc<JoinInner<T>>,
+    pub(crate) task: Arc<TaskHandle>,
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the task to finish and returns its value. Inside a task
+    /// this parks the calling task; on a plain thread it blocks the thread.
+    ///
+    /// # Errors
+    ///
+    /// [`JoinError::Panicked`] with the payload if the task panicked,
+    /// [`JoinError::Cancelled`] if it was cancelled.
+    pub fn join(self) -> Result<T, JoinError> {
+        let reason = WaitReason::Join(self.task.id);
+        super::park::block_on_as(self, reason)
+    }
+
+    /// Cancels the task: at its next suspension point (or at once, if it
+    /// is suspended now) it unwinds, running its destructors, and its
+    /// result becomes [`JoinError::Cancelled`]. A task that already
+    /// finished keeps its result. Cancelling is idempotent and may be done
+    /// from any thread.
+    pub fn cancel(&self) {
+        self.task.cancel.store(true, Ordering::Release);
+        self.task.shared.wake(self.task.key);
+    }
+
+    /// Whether the task has finished (returned, panicked or been
+    /// cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_done()
+    }
+
+    /// The task's id, as the runtime dump shows it.
+    pub fn id(&self) -> TaskId {
+        self.task.id
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.poll_result(cx)
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.task.id)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

@@ -1,0 +1,516 @@
+//! The scheduler: spawn, join, sleep, yield, panics, cancellation,
+//! timeouts, shutdown, futures, generators parking inside tasks, the dump.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use corio::gen::Generator;
+use corio::rt::{JoinError, TaskStatus, WaitReason};
+use corio::task::Builder as TaskBuilder;
+
+const MS: Duration = Duration::from_millis(1);
+
+/// Counts drops, to prove a task's stack was unwound.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn run_returns_the_main_value_and_borrows_from_the_caller() {
+    let words = ["a", "b"].map(String::from);
+    let n = corio::run(|| words.len() * 10);
+    assert_eq!(n, 20);
+}
+
+#[test]
+fn spawned_tasks_run_and_join_in_fifo_order() {
+    let log = corio::run(|| {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let handles: Vec<_> = (0..5)
+            .map(|i| {
+                let log = log.clone();
+                corio::spawn_local(move || {
+                    log.borrow_mut().push(i);
+                    i * i
+                })
+            })
+            .collect();
+        let squares: Vec<i32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(squares, [0, 1, 4, 9, 16]);
+        let log = log.borrow().clone();
+        log
+    });
+    assert_eq!(log, [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn yield_now_interleaves_tasks() {
+    let log = corio::run(|| {
+        let log = Rc::new(RefCell::new(String::new()));
+        let a = {
+            let log = log.clone();
+            corio::spawn_local(move || {
+                for _ in 0..3 {
+                    log.borrow_mut().push('a');
+                    corio::yield_now();
+                }
+            })
+        };
+        let b = {
+            let log = log.clone();
+            corio::spawn_local(move || {
+                for _ in 0..3 {
+                    log.borrow_mut().push('b');
+                    corio::yield_now();
+                }
+            })
+        };
+        a.join().unwrap();
+        b.join().unwrap();
+        let s = log.borrow().clone();
+        s
+    });
+    assert_eq!(log, "ababab");
+}
+
+#[test]
+fn sleepers_wake_in_deadline_order() {
+    let order = corio::run(|| {
+        let order = Rc::new(RefCell::new(Vec::new()));
+        let handles: Vec<_> = [30u64, 10, 20]
+            .into_iter()
+            .map(|ms| {
+                let order = order.clone();
+                corio::spawn_local(move || {
+                    corio::sleep(MS * ms as u32);
+                    order.borrow_mut().push(ms);
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let o = order.borrow().clone();
+        o
+    });
+    assert_eq!(order, [10, 20, 30]);
+}
+
+#[test]
+fn a_panicking_task_yields_a_join_error_and_others_go_on() {
+    corio::run(|| {
+        let bad = corio::spawn(|| -> u32 { panic!("task failed: {}", 7) });
+        let good = corio::spawn(|| {
+            corio::sleep(MS);
+            5
+        });
+        let err = bad.join().unwrap_err();
+        assert!(err.is_panic());
+        assert_eq!(err.to_string(), "task panicked: task failed: 7");
+        assert_eq!(good.join().unwrap(), 5);
+    });
+}
+
+#[test]
+fn a_panic_in_the_main_task_leaves_run_after_shutting_down_the_rest() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let d = dropped.clone();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        corio::run(move || {
+            let d = d.clone();
+            corio::spawn(move || {
+                let _c = Counted(d);
+                corio::sleep(Duration::from_secs(3600));
+            });
+            corio::yield_now();
+            panic!("main failed");
+        })
+    }));
+    let payload = result.unwrap_err();
+    assert_eq!(*payload.downcast_ref::<&str>().unwrap(), "main failed");
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the sleeper was unwound");
+}
+
+#[test]
+fn cancel_unwinds_a_parked_task_and_runs_its_destructors() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let d = dropped.clone();
+    corio::run(move || {
+        let sleeper = corio::spawn(move || {
+            let _c = Counted(d);
+            corio::sleep(Duration::from_secs(3600));
+            "woke"
+        });
+        corio::yield_now();
+        sleeper.cancel();
+        sleeper.cancel(); // idempotent
+        assert!(sleeper.join().unwrap_err().is_cancelled());
+    });
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_task_cancelled_before_it_starts_never_runs() {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    corio::run(move || {
+        let t = corio::spawn(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        t.cancel();
+        assert!(matches!(t.join(), Err(JoinError::Cancelled)));
+    });
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn cancelling_a_finished_task_keeps_its_result() {
+    corio::run(|| {
+        let t = corio::spawn(|| 3);
+        corio::yield_now();
+        assert!(t.is_finished());
+        t.cancel();
+        assert_eq!(t.join().unwrap(), 3);
+    });
+}
+
+#[test]
+fn a_task_that_swallows_cancellation_is_cancelled_again_at_its_next_park() {
+    let parks = Arc::new(AtomicUsize::new(0));
+    let p = parks.clone();
+    corio::run(move || {
+        let stubborn = corio::spawn(move || loop {
+            let r = catch_unwind(|| corio::sleep(Duration::from_secs(3600)));
+            p.fetch_add(1, Ordering::SeqCst);
+            if let Err(payload) = r {
+                if p.load(Ordering::SeqCst) > 1 {
+                    // Second cancellation: let it through.
+                    std::panic::resume_unwind(payload);
+                }
+            }
+        });
+        corio::yield_now();
+        stubborn.cancel();
+        assert!(stubborn.join().unwrap_err().is_cancelled());
+    });
+    assert_eq!(parks.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn run_cancels_tasks_still_alive_when_main_returns() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let d = dropped.clone();
+    let value = corio::run(move || {
+        for _ in 0..100 {
+            let d = d.clone();
+            corio::spawn(move || {
+                let _c = Counted(d);
+                corio::sleep(Duration::from_secs(3600));
+            });
+        }
+        corio::yield_now();
+        "main done"
+    });
+    assert_eq!(value, "main done");
+    assert_eq!(dropped.load(Ordering::SeqCst), 100);
+}
+
+#[test]
+fn timeout_interrupts_slow_work_and_keeps_fast_work() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let d = dropped.clone();
+    corio::run(move || {
+        let slow = corio::timeout(5 * MS, || {
+            let _c = Counted(d.clone());
+            corio::sleep(Duration::from_secs(3600));
+            "slow"
+        });
+        assert_eq!(slow.unwrap_err().duration(), 5 * MS);
+        assert_eq!(
+            d.load(Ordering::SeqCst),
+            1,
+            "the interrupted work was unwound"
+        );
+        let fast = corio::timeout(Duration::from_secs(3600), || {
+            corio::sleep(MS);
+            "fast"
+        });
+        assert_eq!(fast.unwrap(), "fast");
+    });
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn the_outer_timeout_fires_through_an_inner_one() {
+    corio::run(|| {
+        let outer = corio::timeout(5 * MS, || {
+            let inner = corio::timeout(Duration::from_secs(3600), || {
+                corio::sleep(Duration::from_secs(3600));
+            });
+            unreachable!("the outer deadline unwinds past the inner scope: {inner:?}");
+        });
+        assert!(outer.is_err());
+    });
+}
+
+#[test]
+#[should_panic(expected = "needs a running corio task")]
+fn timeout_outside_a_runtime_panics_clearly() {
+    let _ = corio::timeout(MS, || ());
+}
+
+#[test]
+#[should_panic(expected = "spawn needs a running runtime")]
+fn spawn_outside_a_runtime_panics_clearly() {
+    corio::spawn(|| ());
+}
+
+#[test]
+#[should_panic(expected = "cannot nest")]
+fn run_inside_run_panics_clearly() {
+    corio::run(|| corio::run(|| ()));
+}
+
+#[test]
+fn blocking_style_calls_work_outside_a_runtime() {
+    corio::sleep(MS);
+    corio::yield_now();
+    assert_eq!(corio::block_on(async { 4 }), 4);
+    assert_eq!(corio::task::spawn_blocking(|| 9).join().unwrap(), 9);
+}
+
+/// A one-shot value set from another thread, as a `Future`.
+#[derive(Default)]
+struct Slot {
+    value: Mutex<(Option<u32>, Option<Waker>)>,
+}
+
+struct SlotFuture(Arc<Slot>);
+
+impl Future for SlotFuture {
+    type Output = u32;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        let mut guard = self.0.value.lock().unwrap();
+        match guard.0 {
+            Some(v) => Poll::Ready(v),
+            None => {
+                guard.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+#[test]
+fn a_task_waits_on_a_future_woken_from_another_thread() {
+    corio::run(|| {
+        let slot = Arc::new(Slot::default());
+        let setter = slot.clone();
+        let other_task_ran = Rc::new(Cell::new(false));
+        let flag = other_task_ran.clone();
+        corio::spawn_local(move || flag.set(true));
+        std::thread::spawn(move || {
+            std::thread::sleep(5 * MS);
+            let mut guard = setter.value.lock().unwrap();
+            guard.0 = Some(77);
+            if let Some(w) = guard.1.take() {
+                w.wake();
+            }
+        });
+        assert_eq!(corio::block_on(SlotFuture(slot)), 77);
+        assert!(
+            other_task_ran.get(),
+            "the runtime ran other tasks meanwhile"
+        );
+    });
+}
+
+#[test]
+fn a_join_handle_is_a_future_and_can_be_joined_from_another_thread() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let joiner = std::thread::spawn(move || {
+        let handle: corio::JoinHandle<u32> = rx.recv().unwrap();
+        handle.join().unwrap()
+    });
+    corio::run(move || {
+        let t = corio::spawn(|| {
+            corio::sleep(5 * MS);
+            11
+        });
+        tx.send(t).unwrap();
+        corio::sleep(20 * MS);
+    });
+    assert_eq!(joiner.join().unwrap(), 11);
+}
+
+#[test]
+fn spawn_blocking_runs_off_the_runtime_and_reports_panics() {
+    corio::run(|| {
+        let ticks = Rc::new(Cell::new(0));
+        let t = ticks.clone();
+        let ticker = corio::spawn_local(move || {
+            for _ in 0..3 {
+                t.set(t.get() + 1);
+                corio::sleep(MS);
+            }
+        });
+        let slow = corio::task::spawn_blocking(|| {
+            std::thread::sleep(20 * MS);
+            "done"
+        });
+        let bad = corio::task::spawn_blocking(|| -> u8 { panic!("blocking failed") });
+        assert_eq!(slow.join().unwrap(), "done");
+        assert!(bad.join().unwrap_err().is_panic());
+        ticker.join().unwrap();
+        assert_eq!(ticks.get(), 3);
+    });
+}
+
+#[test]
+fn a_generator_three_levels_deep_parks_its_task_and_resumes_in_place() {
+    // Each level delegates to the next; the innermost sleeps between items.
+    fn level(depth: u32, tag: char, log: Rc<RefCell<String>>) -> Generator<'static, (), char> {
+        Generator::new(move |co, ()| {
+            if depth == 0 {
+                for _ in 0..2 {
+                    corio::sleep(2 * MS); // parks the whole task
+                    log.borrow_mut().push(tag);
+                    co.yield_(tag)?;
+                }
+                return Ok(());
+            }
+            co.yield_from(level(depth - 1, tag, log.clone()), ())
+        })
+    }
+    let log = corio::run(|| {
+        let log = Rc::new(RefCell::new(String::new()));
+        let tasks: Vec<_> = ['x', 'y']
+            .into_iter()
+            .map(|tag| {
+                let log = log.clone();
+                corio::spawn_local(move || level(2, tag, log).collect::<String>())
+            })
+            .collect();
+        let results: Vec<String> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(results, ["xx", "yy"]);
+        let s = log.borrow().clone();
+        s
+    });
+    // Both tasks progressed while the other was parked inside its
+    // generators.
+    assert_eq!(log, "xyxy");
+}
+
+#[test]
+fn cancelling_a_task_parked_inside_a_generator_unwinds_both_stacks() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let d = dropped.clone();
+    corio::run(move || {
+        let t = corio::spawn_local(move || {
+            let _task_local = Counted(d.clone());
+            let d = d.clone();
+            let gen = Generator::<(), u32>::new(move |co, ()| {
+                let _gen_local = Counted(d);
+                corio::sleep(Duration::from_secs(3600));
+                co.yield_(1)?;
+                Ok(())
+            });
+            gen.count()
+        });
+        corio::yield_now();
+        t.cancel();
+        assert!(t.join().unwrap_err().is_cancelled());
+    });
+    assert_eq!(dropped.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn the_dump_lists_tasks_with_name_state_wait_and_origin() {
+    corio::run(|| {
+        let sleeper = TaskBuilder::new()
+            .name("sleeper")
+            .spawn(|| corio::sleep(Duration::from_secs(3600)))
+            .unwrap();
+        let line = line!() - 2;
+        let joiner = TaskBuilder::new()
+            .name("joiner")
+            .spawn_local(move || sleeper.join())
+            .unwrap();
+        corio::yield_now();
+        corio::yield_now();
+        let dump = corio::rt::dump().unwrap();
+        let text = dump.to_string();
+        let find = |name: &str| {
+            dump.tasks
+                .iter()
+                .find(|t| t.name.as_deref() == Some(name))
+                .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+                .clone()
+        };
+        let s = find("sleeper");
+        assert_eq!(s.status, TaskStatus::Parked);
+        assert!(matches!(s.waiting_on, WaitReason::Sleep(_)), "{text}");
+        assert_eq!(s.spawned_at.file(), file!());
+        assert_eq!(s.spawned_at.line(), line);
+        let j = find("joiner");
+        assert_eq!(j.waiting_on, WaitReason::Join(s.id), "{text}");
+        assert_eq!(find("main").status, TaskStatus::Running);
+        assert!(
+            text.contains("sleeper") && text.contains("waiting on join task"),
+            "{text}"
+        );
+        joiner.cancel();
+    });
+    assert!(corio::rt::dump().is_none());
+}
+
+#[test]
+fn ten_thousand_tasks_come_and_go_without_leaking_stacks() {
+    let before = corio::stack::pool_stats().live;
+    let sum = corio::run(|| {
+        let handles: Vec<_> = (0..10_000u64)
+            .map(|i| {
+                corio::spawn(move || {
+                    corio::yield_now();
+                    i
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+    });
+    assert_eq!(sum, 49_995_000);
+    assert_eq!(corio::stack::pool_stats().live, before);
+}
+
+#[test]
+fn task_builder_sets_stack_size() {
+    corio::run(|| {
+        let t = TaskBuilder::new()
+            .stack_size(2 << 20)
+            .spawn(|| {
+                // Deep enough to overflow the default 256 KiB stack.
+                fn deep(n: u32) -> u32 {
+                    let buf = std::hint::black_box([n as u8; 1024]);
+                    if n == 0 {
+                        0
+                    } else {
+                        deep(n - 1) + u32::from(buf[1])
+                    }
+                }
+                deep(1000)
+            })
+            .unwrap();
+        assert!(t.join().is_ok());
+    });
+}
