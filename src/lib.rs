@@ -33,8 +33,8 @@ pub mod rt;
 /// Tasks: spawning, joining, the blocking thread pool.
 pub mod task {
     pub use crate::rt::{
-        spawn, spawn_blocking, spawn_local, BlockingHandle, JoinError, JoinHandle, TaskId,
-        TaskBuilder as Builder, MAX_BLOCKING_THREADS,
+        join_all, spawn, spawn_blocking, spawn_local, BlockingHandle, JoinError, JoinHandle,
+        TaskBuilder as Builder, TaskId, MAX_BLOCKING_THREADS,
     };
 }
 

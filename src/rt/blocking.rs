@@ -113,8 +113,8 @@ where
     let inner = Arc::new(JoinInner::new());
     let done = inner.clone();
     pool().submit(Box::new(move || {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-            .map_err(JoinError::Panicked);
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(JoinError::Panicked);
         done.complete(result);
     }));
     BlockingHandle { inner }

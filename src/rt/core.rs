@@ -243,7 +243,13 @@ impl Core {
         };
         // SAFETY: forwarded from this function's contract.
         let handle = unsafe {
-            self.build_task(key, Some("main".into()), self.stack_size, Location::caller(), make_body)
+            self.build_task(
+                key,
+                Some("main".into()),
+                self.stack_size,
+                Location::caller(),
+                make_body,
+            )
         };
         match handle {
             Ok(handle) => Ok((handle, key)),
@@ -379,7 +385,9 @@ impl Core {
         let result = {
             let _restore = frame::Restore(frame::current());
             let mut coroutine = task.coroutine.borrow_mut();
-            let coroutine = coroutine.as_mut().expect("a scheduled task has a coroutine");
+            let coroutine = coroutine
+                .as_mut()
+                .expect("a scheduled task has a coroutine");
             coroutine.resume(())
         };
         CURRENT_TASK.with(|c| c.set(previous));
@@ -393,13 +401,8 @@ impl Core {
     }
 
     fn drain_remote(&self) {
-        let keys = std::mem::take(
-            &mut *self
-                .shared
-                .remote
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
+        let keys =
+            std::mem::take(&mut *self.shared.remote.lock().unwrap_or_else(|e| e.into_inner()));
         for key in keys {
             self.wake_local(key);
         }
@@ -532,7 +535,12 @@ impl Drop for Core {
     fn drop(&mut self) {
         // Unwinds whatever is left (only after a panic in the scheduler
         // itself): the coroutines drop with the table.
-        let tasks: Vec<_> = self.slots.get_mut().drain(..).filter_map(|s| s.task).collect();
+        let tasks: Vec<_> = self
+            .slots
+            .get_mut()
+            .drain(..)
+            .filter_map(|s| s.task)
+            .collect();
         for task in tasks {
             let _restore = frame::Restore(frame::current());
             task.coroutine.borrow_mut().take();

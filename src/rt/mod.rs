@@ -82,7 +82,7 @@ pub use dump::{Dump, TaskInfo, TaskStatus, WaitReason};
 #[allow(unused_imports)]
 pub(crate) use park::block_on_as;
 pub use park::{block_on, sleep, sleep_until, timeout, yield_now, Elapsed};
-pub use task::{JoinError, JoinHandle, TaskId};
+pub use task::{join_all, JoinError, JoinHandle, TaskId};
 
 use self::core::{current_core, Core, Shared};
 use crate::reactor::Reactor;

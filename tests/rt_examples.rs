@@ -1,0 +1,38 @@
+//! The runtime examples print what their Python originals print (the
+//! random order aside).
+
+mod common;
+
+use common::example_stdout;
+
+/// Checks the two-list part: every item once, and while both lists have
+/// items left, the two tasks take turns.
+fn check_two_lists(lines: &[&str]) {
+    let a = ["ss", "dd", "gg"];
+    let b = ["1", "2", "5", "6"];
+    let mut sorted: Vec<&str> = lines.to_vec();
+    sorted.sort();
+    let mut expected: Vec<&str> = a.iter().chain(b.iter()).copied().collect();
+    expected.sort();
+    assert_eq!(sorted, expected, "{lines:?}");
+    for pair in lines[..6].chunks(2) {
+        assert!(a.contains(&pair[0]) && b.contains(&pair[1]), "{lines:?}");
+    }
+    assert!(b.contains(&lines[6]), "{lines:?}");
+}
+
+#[test]
+fn async_and_await_says_hello_and_gathers_two_tasks() {
+    let out = example_stdout("async_and_await", &["--sleep-ms", "20"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..2], ["Hello, world!", "Hello again!"]);
+    check_two_lists(&lines[2..]);
+}
+
+#[test]
+fn gevent_demo_spawns_and_joins_greenlets() {
+    let out = example_stdout("gevent_demo", &["--sleep-ms", "20"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..2], ["Hello, world!", "Hello again!"]);
+    check_two_lists(&lines[2..]);
+}
