@@ -816,3 +816,12 @@ fn a_generator_resuming_itself_through_a_refcell_panics_and_finishes() {
     // Break the Rc cycle.
     shared.borrow_mut().take();
 }
+
+#[test]
+fn trim_pool_unmaps_pooled_stacks() {
+    let gens: Vec<Generator<(), ()>> = (0..10).map(|_| Generator::new(|_, ()| Ok(()))).collect();
+    drop(gens);
+    assert!(pool_stats().pooled >= 10);
+    assert!(corio::stack::trim_pool() >= 10);
+    assert_eq!(pool_stats().pooled, 0);
+}

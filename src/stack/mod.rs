@@ -3,9 +3,11 @@
 //! Every coroutine in corio runs on its own stack, allocated by `corosensei`
 //! with `mmap` and a guard page below it. Mapping and unmapping a stack costs
 //! several microseconds (three system calls), so a finished coroutine hands
-//! its stack back to a small per-thread [pool](pool_stats), and the next
-//! coroutine of the same stack size takes it from there without a system
-//! call.
+//! its stack back to a per-thread [pool](pool_stats) (up to [`MAX_POOLED`]
+//! stacks), and the next coroutine of the same stack size takes it from
+//! there without a system call. Pooled stacks keep the pages they touched,
+//! so after a burst of coroutines the pool holds the burst's stack memory;
+//! [`trim_pool`] gives it back.
 //!
 //! # Stack size
 //!
@@ -46,7 +48,7 @@ use std::io;
 
 pub(crate) use overflow::ensure_handler;
 pub(crate) use pool::PooledStack;
-pub use pool::{pool_stats, PoolStats};
+pub use pool::{pool_stats, trim_pool, PoolStats, MAX_POOLED};
 
 /// Stack size given to a coroutine unless its builder asks for another.
 pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;

@@ -8,8 +8,9 @@ use corosensei::stack::{DefaultStack, Stack, StackPointer};
 use super::{normalize_size, StackError};
 
 /// Stacks kept per thread for reuse; a finished coroutine beyond this count
-/// unmaps its stack.
-const MAX_POOLED: usize = 256;
+/// unmaps its stack. A burst of thousands of short tasks then costs no
+/// mapping in steady state.
+pub const MAX_POOLED: usize = 16 * 1024;
 
 #[derive(Default)]
 struct Pool {
@@ -35,6 +36,20 @@ pub struct PoolStats {
     pub mapped: u64,
     /// Stack requests served from the pool without a system call.
     pub reused: u64,
+}
+
+/// Unmaps every stack waiting in the calling thread's pool, returning its
+/// memory and mappings to the kernel (after a burst of coroutines, say).
+/// Returns how many stacks were released.
+pub fn trim_pool() -> usize {
+    let free = POOL
+        .try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            pool.pooled = 0;
+            std::mem::take(&mut pool.free)
+        })
+        .unwrap_or_default();
+    free.iter().map(|(_, stacks)| stacks.len()).sum()
 }
 
 /// Returns the counters of the calling thread's stack pool.

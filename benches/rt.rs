@@ -1,0 +1,101 @@
+//! The runtime side by side with tokio's current-thread runtime and OS
+//! threads, in one run:
+//! - `spawn_join`: spawn a task that returns a number and join it, from
+//!   inside a running task;
+//! - `timers_10k`: 10,000 tasks each sleeping 1 ms at once, all joined.
+//!
+//! ```text
+//! cargo bench --bench rt
+//! ```
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn spawn_join(c: &mut Criterion) {
+    let mut group = c.benchmark_group("spawn_join");
+    group.bench_function("corio", |b| {
+        b.iter_custom(|iters| {
+            corio::run(|| {
+                let start = Instant::now();
+                for i in 0..iters {
+                    let t = corio::spawn(move || black_box(i));
+                    black_box(t.join().unwrap());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    let rt = tokio_rt();
+    group.bench_function("tokio_current_thread", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..iters {
+                    let t = tokio::spawn(async move { black_box(i) });
+                    black_box(t.await.unwrap());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.bench_function("os_thread", |b| {
+        b.iter(|| {
+            let i = black_box(1u64);
+            black_box(std::thread::spawn(move || i).join().unwrap())
+        })
+    });
+    group.finish();
+}
+
+const TIMERS: usize = 10_000;
+
+fn timers(c: &mut Criterion) {
+    let mut group = c.benchmark_group("timers_10k");
+    group.sample_size(20);
+    let pause = Duration::from_millis(1);
+    group.bench_function("corio", |b| {
+        b.iter(|| {
+            corio::run(|| {
+                let tasks: Vec<_> = (0..TIMERS)
+                    .map(|_| corio::spawn(move || corio::sleep(pause)))
+                    .collect();
+                for t in tasks {
+                    t.join().unwrap();
+                }
+            })
+        })
+    });
+    let rt = tokio_rt();
+    group.bench_function("tokio_current_thread", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let tasks: Vec<_> = (0..TIMERS)
+                    .map(|_| tokio::spawn(tokio::time::sleep(pause)))
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = spawn_join, timers
+}
+criterion_main!(benches);
