@@ -1,7 +1,7 @@
 //! corio: stackful coroutines for Rust.
 //!
 //! corio gives Rust what Python programmers get from generators: a
-//! [`Generator`](gen::Generator) with the whole protocol (`send`, `throw`,
+//! [`Generator`] with the whole protocol (`send`, `throw`,
 //! `close`, `yield from`) on a coroutine with its own stack, so that a body
 //! can suspend from any depth of its call stack and no function has to be
 //! written in a special style.
@@ -13,6 +13,12 @@
 //!   the runtime dump; [`task`] for spawning and the blocking pool.
 //! - [`reactor`]: readiness of file descriptors (epoll, kqueue), the
 //!   low-level layer under the runtime's I/O.
+//! - [`io`]: blocking-style I/O on file descriptors (reads and writes park
+//!   the task): the [`Fd`](io::Fd) wrapper for any fd, and pipes.
+//! - [`net`]: TCP, UDP and Unix domain sockets implementing `Read`/`Write`.
+//! - [`process`]: child processes whose pipes and `wait` park the task.
+//! - [`sync`]: channels and `select`, an asyncio-style `Queue`, `Mutex`,
+//!   `Semaphore`, `Event` and `WaitGroup`, all parking tasks, not threads.
 //! - [`stack`]: stack sizes, the per-thread stack pool, limits and stack
 //!   overflow reports.
 //!
@@ -24,9 +30,13 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod gen;
+pub mod io;
+pub mod net;
 pub mod pipe;
+pub mod process;
 pub mod reactor;
 pub mod stack;
+pub mod sync;
 
 pub mod rt;
 

@@ -79,7 +79,6 @@ pub use dump::{Dump, TaskInfo, TaskStatus, WaitReason};
 /// Waits for a future with a recorded reason: the building block of every
 /// blocking-style wait in corio (sync types, I/O). Inside a task it parks
 /// the task; on a plain thread it blocks the thread.
-#[allow(unused_imports)]
 pub(crate) use park::block_on_as;
 pub use park::{block_on, sleep, sleep_until, timeout, yield_now, Elapsed};
 pub use task::{join_all, JoinError, JoinHandle, TaskId};
@@ -186,7 +185,7 @@ pub fn run<T>(main: impl FnOnce() -> T) -> T {
 /// # Panics
 ///
 /// Panics outside a runtime, or if no stack can be mapped (see
-/// [`task::Builder::spawn`] to handle that).
+/// [`TaskBuilder::spawn`] to handle that).
 #[track_caller]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
@@ -279,13 +278,6 @@ impl TaskBuilder {
         let stack_size = self.stack_size.unwrap_or(core.stack_size);
         core.spawn(self.name, stack_size, location, f)
     }
-}
-
-/// The reactor of the runtime running on this thread, for I/O types to
-/// register with; `None` outside a runtime.
-#[allow(dead_code)]
-pub(crate) fn current_reactor() -> Option<Reactor> {
-    current_core().map(|core| core.shared.reactor.clone())
 }
 
 /// A snapshot of every live task of the runtime on this thread, or `None`

@@ -1,0 +1,197 @@
+//! Beazley's coroutine echo server (*A Curious Course on Coroutines and
+//! Concurrency*, parts 7 and 8: `echoserver.py`, `echoserver2.py`).
+//!
+//! ```text
+//! cargo run --example echo_server -- [--port PORT] [--self-test N]
+//! ```
+//!
+//! Serves on 127.0.0.1, port 45000 by default as in the course (`--port 0`
+//! picks a free port; the address is reported on stderr). It prints what
+//! the course's server prints: `Server starting`, then `Connection from
+//! ('127.0.0.1', PORT)` and `Client closed` for each client. Try it with
+//! `nc 127.0.0.1 45000`.
+//!
+//! The point of the example is in `accept`, `recv` and `send` below. In the
+//! course, a task could only suspend at its top level, so these had to
+//! become generators that the scheduler trampolined (`yield Accept(sock)`,
+//! `data = yield client.recv(65536)`): part 8, "The Problem with the
+//! Stack". A corio task is a stackful coroutine: it parks from any depth,
+//! so they are ordinary functions, called in the ordinary way, and the
+//! server reads like the blocking socket code it is.
+//!
+//! `--self-test N` binds a free port (unless `--port` is given), connects N
+//! clients from tasks of the same runtime, checks that every message comes
+//! back, and exits once the server has served the N of them.
+//!
+//! When `accept` fails (out of file descriptors, say), the server logs the
+//! error on stderr, sleeps a moment and goes on serving.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::process::exit;
+use std::time::Duration;
+
+use corio::net::{TcpListener, TcpStream};
+
+// The course's Accept, Send and Recv: plain library functions. Each may
+// park the calling task; none of them needs to know.
+
+/// Waits for a client.
+fn accept(sock: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+    sock.accept()
+}
+
+/// Sends all of `buffer`, a piece at a time.
+fn send(sock: &TcpStream, mut buffer: &[u8]) -> io::Result<()> {
+    while !buffer.is_empty() {
+        let len = (&*sock).write(buffer)?;
+        buffer = &buffer[len..];
+    }
+    Ok(())
+}
+
+/// Receives up to `maxbytes`; empty at end of stream.
+fn recv(sock: &TcpStream, maxbytes: usize) -> io::Result<Vec<u8>> {
+    let mut data = vec![0; maxbytes];
+    let n = (&*sock).read(&mut data)?;
+    data.truncate(n);
+    Ok(data)
+}
+
+/// The address the way Python prints an `(host, port)` tuple.
+fn py_addr(addr: SocketAddr) -> String {
+    format!("('{}', {})", addr.ip(), addr.port())
+}
+
+fn handle_client(client: TcpStream, addr: SocketAddr) {
+    println!("Connection from {}", py_addr(addr));
+    loop {
+        let data = match recv(&client, 65536) {
+            Ok(data) => data,
+            Err(err) => {
+                eprintln!("recv from {}: {err}", py_addr(addr));
+                break;
+            }
+        };
+        if data.is_empty() {
+            break;
+        }
+        if let Err(err) = send(&client, &data) {
+            eprintln!("send to {}: {err}", py_addr(addr));
+            break;
+        }
+    }
+    println!("Client closed");
+    drop(client);
+}
+
+/// Accepts clients, each served by its own task; with `max_clients`,
+/// returns once that many have been served.
+fn server(sock: TcpListener, max_clients: Option<usize>) {
+    let mut handlers = Vec::new();
+    while max_clients.is_none_or(|max| handlers.len() < max) {
+        match accept(&sock) {
+            Ok((client, addr)) => {
+                let handler = corio::spawn(move || handle_client(client, addr));
+                if max_clients.is_some() {
+                    handlers.push(handler);
+                }
+            }
+            Err(err) => {
+                // Out of fds, a connection aborted before it was accepted:
+                // log it, give the system a moment, keep serving.
+                eprintln!("accept failed: {err}");
+                corio::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    for handler in handlers {
+        let _ = handler.join();
+    }
+}
+
+/// One self-test client: sends messages of several sizes and checks each
+/// echo. Returns the bytes echoed.
+fn client(addr: SocketAddr, id: usize) -> io::Result<usize> {
+    let mut sock = TcpStream::connect(addr)?;
+    let mut total = 0;
+    for round in 0..5 {
+        let len = 1 + (id * 977 + round * 4099) % 16_384;
+        let message: Vec<u8> = (0..len).map(|i| (i + id + round) as u8).collect();
+        sock.write_all(&message)?;
+        let mut echo = vec![0; len];
+        sock.read_exact(&mut echo)?;
+        if echo != message {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "echo differs"));
+        }
+        total += len;
+    }
+    Ok(total)
+}
+
+fn usage() -> ! {
+    eprintln!("usage: echo_server [--port PORT] [--self-test N]");
+    exit(2)
+}
+
+fn main() {
+    let mut port = None;
+    let mut self_test = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args.next().and_then(|v| v.parse::<usize>().ok());
+        match (arg.as_str(), value) {
+            ("--port", Some(p)) if p <= 65535 => port = Some(p as u16),
+            ("--self-test", Some(n)) => self_test = Some(n),
+            _ => usage(),
+        }
+    }
+    let port = port.unwrap_or(if self_test.is_some() { 0 } else { 45000 });
+
+    let ok = corio::run(move || {
+        println!("Server starting");
+        let sock = match TcpListener::bind(("127.0.0.1", port)) {
+            Ok(sock) => sock,
+            Err(err) => {
+                eprintln!("echo_server: cannot listen on 127.0.0.1:{port}: {err}");
+                return false;
+            }
+        };
+        let addr = sock.local_addr().expect("bound address");
+        eprintln!("listening on {addr}");
+        let Some(n) = self_test else {
+            server(sock, None);
+            return true;
+        };
+        let server = corio::spawn(move || server(sock, Some(n)));
+        let clients: Vec<_> = (0..n)
+            .map(|id| corio::spawn(move || client(addr, id)))
+            .collect();
+        let mut bytes = 0;
+        let mut failed = 0;
+        for c in clients {
+            match c.join() {
+                Ok(Ok(n)) => bytes += n,
+                Ok(Err(err)) => {
+                    eprintln!("client failed: {err}");
+                    failed += 1;
+                }
+                Err(err) => {
+                    eprintln!("client task failed: {err:?}");
+                    failed += 1;
+                }
+            }
+        }
+        if failed > 0 {
+            // Do not wait for a server that will not see all its clients.
+            server.cancel();
+            return false;
+        }
+        server.join().expect("server task");
+        println!("Self-test: {n} clients, {bytes} bytes echoed");
+        true
+    });
+    if !ok {
+        exit(1);
+    }
+}

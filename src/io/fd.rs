@@ -1,0 +1,527 @@
+//! [`Fd`]: any file descriptor, driven by the runtime's reactor.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, Read, Write};
+use std::mem;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+
+use crate::reactor::{Direction, Registration};
+use crate::rt::core::{current_core, current_task, Core, Shared};
+use crate::rt::{block_on_as, WaitReason};
+
+/// An I/O object built on a file descriptor, whose reads and writes park
+/// the calling task instead of blocking the thread: the building block of
+/// corio's sockets, pipes and child process streams, and the way to wrap
+/// any other pollable fd a program owns (a tty, a FIFO, an eventfd, a
+/// socket made by another library).
+///
+/// `Fd` owns the object `T` (a [`File`](std::fs::File), an
+/// [`OwnedFd`](std::os::fd::OwnedFd), a std socket...). Its operations take
+/// a closure that performs *one non-blocking attempt* of the I/O call;
+/// [`read_with`](Fd::read_with) and [`write_with`](Fd::write_with) repeat it
+/// until it stops failing with [`WouldBlock`](io::ErrorKind::WouldBlock),
+/// parking the task in between until the reactor reports the fd ready.
+/// Every other result, success or error, is returned as is.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::os::unix::net::UnixStream;
+///
+/// use corio::io::Fd;
+///
+/// corio::run(|| {
+///     let (a, b) = UnixStream::pair().unwrap();
+///     let (a, b) = (Fd::new(a).unwrap(), Fd::new(b).unwrap());
+///     let reader = corio::spawn(move || {
+///         let mut buf = [0u8; 5];
+///         // Parks this task until the other one has written.
+///         b.read_with(|mut s| s.read(&mut buf)).unwrap();
+///         buf
+///     });
+///     corio::sleep(std::time::Duration::from_millis(10));
+///     a.write_with(|mut s| s.write(b"hello")).unwrap();
+///     assert_eq!(&reader.join().unwrap(), b"hello");
+/// });
+/// ```
+///
+/// # Inside and outside a runtime
+///
+/// - Created inside a runtime task, the fd is put in non-blocking mode and
+///   registered with that runtime's reactor at once.
+/// - Created outside a runtime, it is left as it is (blocking, usually) and
+///   registered lazily: the first operation made from a task of a runtime
+///   switches it to non-blocking mode and registers it there. An object is
+///   used by one runtime at a time; used from another runtime later (after
+///   the first one ended, typically), it moves its registration there.
+/// - Operations made outside any runtime (a plain thread, a
+///   [`spawn_blocking`](crate::task::spawn_blocking) call, after `run`
+///   returned) block the thread, like the std types: the call is made, and
+///   if the fd is non-blocking and not ready, the thread waits in `poll(2)`
+///   and tries again. Nothing hangs for lack of a scheduler.
+/// - An fd that the reactor cannot watch (a regular file: epoll refuses
+///   them) is always ready: its operations are just made, and may block the
+///   thread for the time of a disk access.
+///
+/// # Several tasks at once
+///
+/// Reads and writes are independent: one task can be parked in a read while
+/// another writes, through `&Fd` (for example in an `Arc`). Several tasks
+/// may even wait in the same direction (two tasks accepting on one
+/// listener); each readiness event wakes them all, and those that find
+/// nothing to do park again.
+///
+/// # Cancellation
+///
+/// A task cancelled (or timed out) while parked in an operation unwinds out
+/// of it: no data has been transferred by the interrupted attempt, and the
+/// object can be used by another task right away.
+///
+/// # Non-blocking mode is shared
+///
+/// `O_NONBLOCK` belongs to the open file description, which `dup`ed fds
+/// and forked processes share. Wrap only fds that nothing else expects to
+/// be blocking (not the process's inherited stdin, say);
+/// [`into_inner`](Fd::into_inner) restores blocking mode if `Fd` changed it.
+pub struct Fd<T> {
+    // Declared before `io`: the registration must drop before the fd closes.
+    driver: Driver,
+    io: T,
+}
+
+/// The registration state and waiters of an [`Fd`], apart from the object
+/// so that `&mut T` can be lent while it is used.
+struct Driver {
+    state: Mutex<State>,
+    readers: Arc<Waiters>,
+    writers: Arc<Waiters>,
+    reader_waker: Waker,
+    writer_waker: Waker,
+}
+
+struct State {
+    binding: Binding,
+    /// Whether `Fd` switched the fd to non-blocking mode (and should switch
+    /// it back in `into_inner`).
+    made_nonblocking: bool,
+}
+
+enum Binding {
+    /// Not registered (created outside a runtime, not used in one yet).
+    Unbound,
+    /// Registered with the reactor of this runtime.
+    Bound {
+        runtime: Weak<Shared>,
+        registration: Arc<Registration>,
+    },
+    /// The reactor cannot watch this fd: operations are made directly.
+    Unpollable,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The tasks waiting in one direction of an [`Fd`]. The reactor's
+/// registration keeps one waker per direction; this fans that single waker
+/// out to every task waiting, so that two tasks in the same direction do
+/// not displace each other's wakers.
+#[derive(Default)]
+struct Waiters {
+    /// Bumped, under the `list` lock, by every wake-up.
+    epoch: AtomicU64,
+    list: Mutex<Vec<Waker>>,
+}
+
+impl Waiters {
+    /// Adds `waker` unless a wake-up happened since `seen` was read: then
+    /// returns false, and the caller must try its operation again.
+    fn add(&self, waker: &Waker, seen: u64) -> bool {
+        let mut list = lock(&self.list);
+        if self.epoch.load(Ordering::Acquire) != seen {
+            return false;
+        }
+        if !list.iter().any(|w| w.will_wake(waker)) {
+            list.push(waker.clone());
+        }
+        true
+    }
+}
+
+impl Wake for Waiters {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let woken = {
+            let mut list = lock(&self.list);
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+            mem::take(&mut *list)
+        };
+        woken.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// The runtime of the task running on this thread, if the calling code
+/// runs in one.
+fn current_runtime() -> Option<&'static Core> {
+    current_task()?;
+    current_core()
+}
+
+/// Whether the caller is a task of a corio runtime (so that waits park).
+pub(crate) fn in_runtime() -> bool {
+    current_runtime().is_some()
+}
+
+/// Sets or clears `O_NONBLOCK`; returns whether it was set before.
+pub(crate) fn set_nonblocking(fd: RawFd, nonblocking: bool) -> io::Result<bool> {
+    // SAFETY: F_GETFL only reads the flags of the fd; an invalid fd is
+    // reported as EBADF.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let was = flags & libc::O_NONBLOCK != 0;
+    if was != nonblocking {
+        let flags = if nonblocking {
+            flags | libc::O_NONBLOCK
+        } else {
+            flags & !libc::O_NONBLOCK
+        };
+        // SAFETY: F_SETFL with an int argument changes only the file status
+        // flags of the fd.
+        if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(was)
+}
+
+/// Blocks the thread until `fd` is ready in `direction` (or in error).
+fn wait_ready(fd: RawFd, direction: Direction) -> io::Result<()> {
+    let events = match direction {
+        Direction::Read => libc::POLLIN,
+        Direction::Write => libc::POLLOUT,
+    };
+    let mut pollfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: `pollfd` is one valid, exclusively borrowed `pollfd` for
+        // the duration of the call.
+        if unsafe { libc::poll(&mut pollfd, 1, -1) } >= 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+impl Driver {
+    fn new() -> Driver {
+        let readers = Arc::new(Waiters::default());
+        let writers = Arc::new(Waiters::default());
+        Driver {
+            state: Mutex::new(State {
+                binding: Binding::Unbound,
+                made_nonblocking: false,
+            }),
+            reader_waker: Waker::from(Arc::clone(&readers)),
+            writer_waker: Waker::from(Arc::clone(&writers)),
+            readers,
+            writers,
+        }
+    }
+
+    /// The registration with `core`'s reactor, made (or moved there) now
+    /// if needed; `None` if the fd cannot be watched.
+    fn registration(&self, fd: RawFd, core: &Core) -> io::Result<Option<Arc<Registration>>> {
+        let mut state = lock(&self.state);
+        match &state.binding {
+            Binding::Bound {
+                runtime,
+                registration,
+            } if Weak::as_ptr(runtime) == Arc::as_ptr(&core.shared) => {
+                return Ok(Some(Arc::clone(registration)))
+            }
+            Binding::Unpollable => return Ok(None),
+            _ => {}
+        }
+        // Leave the old runtime's reactor before joining this one.
+        state.binding = Binding::Unbound;
+        let registration = match core.shared.reactor.register(fd) {
+            Ok(registration) => registration,
+            // epoll refuses regular files (and directories) with EPERM:
+            // they are always ready.
+            Err(err) if err.raw_os_error() == Some(libc::EPERM) => {
+                state.binding = Binding::Unpollable;
+                return Ok(None);
+            }
+            Err(err) => return Err(err),
+        };
+        if !set_nonblocking(fd, true)? {
+            state.made_nonblocking = true;
+        }
+        let registration = Arc::new(registration);
+        state.binding = Binding::Bound {
+            runtime: Arc::downgrade(&core.shared),
+            registration: Arc::clone(&registration),
+        };
+        Ok(Some(registration))
+    }
+
+    /// Runs `op` until it stops failing with `WouldBlock`, parking the task
+    /// (inside a runtime) or blocking the thread (outside) in between.
+    fn drive<R>(
+        &self,
+        fd: RawFd,
+        direction: Direction,
+        reason: Option<WaitReason>,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        if let Some(core) = current_runtime() {
+            if let Some(registration) = self.registration(fd, core)? {
+                let (waiters, fanout) = match direction {
+                    Direction::Read => (&self.readers, &self.reader_waker),
+                    Direction::Write => (&self.writers, &self.writer_waker),
+                };
+                let reason = reason.unwrap_or(match direction {
+                    Direction::Read => WaitReason::Readable(fd),
+                    Direction::Write => WaitReason::Writable(fd),
+                });
+                let wait = poll_fn(|cx| loop {
+                    let seen = waiters.epoch.load(Ordering::Acquire);
+                    let mut fanout_cx = Context::from_waker(fanout);
+                    if let Poll::Ready(result) =
+                        registration.poll_io(&mut fanout_cx, direction, &mut op)
+                    {
+                        return Poll::Ready(result);
+                    }
+                    // An event between `poll_io` and `add` bumped the epoch
+                    // and found nobody: try again rather than miss it.
+                    if waiters.add(cx.waker(), seen) {
+                        return Poll::Pending;
+                    }
+                });
+                return block_on_as(wait, reason);
+            }
+        }
+        loop {
+            match op() {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => wait_ready(fd, direction)?,
+                result => return result,
+            }
+        }
+    }
+}
+
+impl<T: AsRawFd> Fd<T> {
+    /// Wraps `io`. Inside a runtime task, switches the fd to non-blocking
+    /// mode and registers it with the runtime's reactor; outside, leaves it
+    /// as it is until it is first used in a runtime.
+    ///
+    /// # Errors
+    ///
+    /// When the fd cannot be registered (the reactor is out of resources,
+    /// or the fd is invalid or already registered with this runtime) or its
+    /// mode cannot be changed.
+    pub fn new(io: T) -> io::Result<Fd<T>> {
+        let fd = Fd {
+            driver: Driver::new(),
+            io,
+        };
+        if let Some(core) = current_runtime() {
+            fd.driver.registration(fd.io.as_raw_fd(), core)?;
+        }
+        Ok(fd)
+    }
+
+    /// Wraps `io`, whose fd this crate has just created in non-blocking
+    /// mode: `into_inner` will make it blocking, as the std types expect.
+    pub(crate) fn new_nonblocking(io: T) -> io::Result<Fd<T>> {
+        let fd = Fd::new(io)?;
+        lock(&fd.driver.state).made_nonblocking = true;
+        Ok(fd)
+    }
+
+    /// The wrapped object. Making I/O calls on it directly bypasses the
+    /// waiting: inside a runtime they can fail with `WouldBlock`.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// The wrapped object, mutably. It must keep the same fd.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
+    /// Deregisters the fd, switches it back to blocking mode if `Fd` made
+    /// it non-blocking, and returns the object.
+    pub fn into_inner(self) -> T {
+        let Fd { driver, io } = self;
+        let state = driver
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        drop(state.binding);
+        if state.made_nonblocking {
+            // Best effort: the fd is valid, so this fails only in theory.
+            let _ = set_nonblocking(io.as_raw_fd(), false);
+        }
+        io
+    }
+
+    /// Runs a read-side operation: `op` is called with the object, and
+    /// called again whenever it fails with `WouldBlock`, once the fd is
+    /// readable. Use it for reads, `accept`, `recv_from`, or any call that
+    /// waits for input.
+    ///
+    /// # Errors
+    ///
+    /// The first error of `op` that is not `WouldBlock`, or a failure to
+    /// register the fd.
+    pub fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        self.driver
+            .drive(self.io.as_raw_fd(), Direction::Read, None, || op(&self.io))
+    }
+
+    /// Runs a write-side operation, like [`read_with`](Fd::read_with) but
+    /// waiting for the fd to be writable: writes, `send_to`, the end of a
+    /// non-blocking `connect`.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_with`](Fd::read_with).
+    pub fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        self.driver
+            .drive(self.io.as_raw_fd(), Direction::Write, None, || op(&self.io))
+    }
+
+    /// [`read_with`](Fd::read_with) for objects that need `&mut` to do I/O.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_with`](Fd::read_with).
+    pub fn read_with_mut<R>(
+        &mut self,
+        mut op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let fd = self.io.as_raw_fd();
+        let io = &mut self.io;
+        self.driver.drive(fd, Direction::Read, None, || op(io))
+    }
+
+    /// [`write_with`](Fd::write_with) for objects that need `&mut` to do
+    /// I/O.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_with`](Fd::read_with).
+    pub fn write_with_mut<R>(
+        &mut self,
+        mut op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let fd = self.io.as_raw_fd();
+        let io = &mut self.io;
+        self.driver.drive(fd, Direction::Write, None, || op(io))
+    }
+
+    /// `read_with` recording another reason in the runtime dump.
+    pub(crate) fn read_with_reason<R>(
+        &self,
+        reason: WaitReason,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.driver
+            .drive(self.io.as_raw_fd(), Direction::Read, Some(reason), || {
+                op(&self.io)
+            })
+    }
+}
+
+impl<T: AsRawFd> AsRawFd for Fd<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+impl<T: AsFd> AsFd for Fd<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Fd<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let registered = matches!(lock(&self.driver.state).binding, Binding::Bound { .. });
+        f.debug_struct("Fd")
+            .field("io", &self.io)
+            .field("registered", &registered)
+            .finish()
+    }
+}
+
+impl<T: AsRawFd> Read for Fd<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+impl<T: AsRawFd> Read for &Fd<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_with(|mut io| io.read(buf))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.read_with(|mut io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: AsRawFd> Write for Fd<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self).flush()
+    }
+}
+
+impl<T: AsRawFd> Write for &Fd<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_with(|mut io| io.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.write_with(|mut io| io.write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_with(|mut io| io.flush())
+    }
+}

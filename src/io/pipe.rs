@@ -1,0 +1,171 @@
+//! Anonymous pipes.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::process::Stdio;
+
+use super::Fd;
+
+/// Creates an anonymous pipe: bytes written to the [`PipeWriter`] are read
+/// from the [`PipeReader`]. Both ends are close-on-exec. Reads return end of
+/// file once every writer is dropped; writes fail with `BrokenPipe` once
+/// the reader is dropped.
+///
+/// ```
+/// use std::io::{Read, Write};
+///
+/// let (mut reader, mut writer) = corio::io::pipe().unwrap();
+/// // Outside a runtime, a pipe behaves like a plain blocking one.
+/// writer.write_all(b"ping").unwrap();
+/// drop(writer);
+/// let mut text = String::new();
+/// reader.read_to_string(&mut text).unwrap();
+/// assert_eq!(text, "ping");
+/// ```
+///
+/// # Errors
+///
+/// When the process or the system is out of file descriptors.
+pub fn pipe() -> io::Result<(PipeReader, PipeWriter)> {
+    let (read, write) = raw_pipe()?;
+    Ok((PipeReader::new(read)?, PipeWriter::new(write)?))
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn raw_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two fds pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded: both fds are open and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn raw_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two fds pipe writes.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe succeeded: both fds are open and owned by nobody else.
+    let fds = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    for fd in [&fds.0, &fds.1] {
+        // SAFETY: F_SETFD on an open fd changes only its fd flags.
+        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(fds)
+}
+
+macro_rules! pipe_end {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name {
+            fd: Fd<File>,
+        }
+
+        impl $name {
+            /// Wraps an owned pipe end (or any fd of a stream kind: a FIFO,
+            /// a tty, a socket), which is then registered with the runtime
+            /// as [`Fd::new`] describes.
+            ///
+            /// # Errors
+            ///
+            /// As [`Fd::new`].
+            pub fn new(fd: OwnedFd) -> io::Result<$name> {
+                Ok($name {
+                    fd: Fd::new(File::from(fd))?,
+                })
+            }
+
+            /// Deregisters the fd, makes it blocking again if it was made
+            /// non-blocking, and returns it.
+            pub fn into_owned_fd(self) -> OwnedFd {
+                self.fd.into_inner().into()
+            }
+        }
+
+        impl TryFrom<OwnedFd> for $name {
+            type Error = io::Error;
+
+            fn try_from(fd: OwnedFd) -> io::Result<$name> {
+                $name::new(fd)
+            }
+        }
+
+        impl From<$name> for OwnedFd {
+            fn from(end: $name) -> OwnedFd {
+                end.into_owned_fd()
+            }
+        }
+
+        /// For a child process's stdio: the fd is made blocking again, as
+        /// programs expect.
+        impl From<$name> for Stdio {
+            fn from(end: $name) -> Stdio {
+                Stdio::from(end.into_owned_fd())
+            }
+        }
+
+        impl AsRawFd for $name {
+            fn as_raw_fd(&self) -> RawFd {
+                self.fd.as_raw_fd()
+            }
+        }
+
+        impl AsFd for $name {
+            fn as_fd(&self) -> BorrowedFd<'_> {
+                self.fd.as_fd()
+            }
+        }
+    };
+}
+
+pipe_end! {
+    /// The reading end of a [`pipe`]; reads park the task until data or end
+    /// of file arrives.
+    PipeReader
+}
+
+pipe_end! {
+    /// The writing end of a [`pipe`]; writes park the task while the pipe is
+    /// full.
+    PipeWriter
+}
+
+impl Read for PipeReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.fd).read(buf)
+    }
+}
+
+impl Read for &PipeReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.fd).read(buf)
+    }
+}
+
+impl Write for PipeWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&self.fd).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &PipeWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&self.fd).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,360 @@
+//! Unix domain stream sockets.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::mem;
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::{self, SocketAddr};
+use std::path::Path;
+
+use crate::io::{in_runtime, Fd};
+
+/// A Unix domain socket server; [`accept`](UnixListener::accept) parks the
+/// task until a client connects.
+///
+/// ```
+/// use std::io::{Read, Write};
+///
+/// use corio::net::{UnixListener, UnixStream};
+///
+/// let dir = std::env::temp_dir().join(format!("corio-doc-unix-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("sock");
+/// # let _ = std::fs::remove_file(&path);
+/// corio::run(|| {
+///     let listener = UnixListener::bind(&path).unwrap();
+///     let server = corio::spawn(move || {
+///         let (mut conn, _) = listener.accept().unwrap();
+///         conn.write_all(b"welcome").unwrap();
+///     });
+///     let mut client = UnixStream::connect(&path).unwrap();
+///     let mut text = String::new();
+///     client.read_to_string(&mut text).unwrap();
+///     assert_eq!(text, "welcome");
+///     server.join().unwrap();
+/// });
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub struct UnixListener {
+    fd: Fd<net::UnixListener>,
+}
+
+impl UnixListener {
+    /// Binds a listener to the socket file `path` (which must not exist).
+    ///
+    /// # Errors
+    ///
+    /// As std's `bind` (`AddrInUse` if the file exists...).
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        UnixListener::from_std(net::UnixListener::bind(path)?)
+    }
+
+    /// Wraps a std listener (see [`Fd::new`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Fd::new`].
+    pub fn from_std(listener: net::UnixListener) -> io::Result<UnixListener> {
+        Ok(UnixListener {
+            fd: Fd::new(listener)?,
+        })
+    }
+
+    /// The std listener, deregistered and blocking again if corio made it
+    /// non-blocking.
+    pub fn into_std(self) -> net::UnixListener {
+        self.fd.into_inner()
+    }
+
+    /// Waits for a connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpListener::accept`](super::TcpListener::accept).
+    pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        let (stream, addr) = self.fd.read_with(|listener| listener.accept())?;
+        Ok((UnixStream::from_std(stream)?, addr))
+    }
+
+    /// An endless iterator of [`accept`](UnixListener::accept) results.
+    pub fn incoming(&self) -> UnixIncoming<'_> {
+        UnixIncoming { listener: self }
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockname(2)`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.get_ref().local_addr()
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), if any.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockopt(2)`.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.fd.get_ref().take_error()
+    }
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.fd.get_ref(), f)
+    }
+}
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// The iterator of [`UnixListener::incoming`].
+#[derive(Debug)]
+pub struct UnixIncoming<'a> {
+    listener: &'a UnixListener,
+}
+
+impl Iterator for UnixIncoming<'_> {
+    type Item = io::Result<UnixStream>;
+
+    fn next(&mut self) -> Option<io::Result<UnixStream>> {
+        Some(self.listener.accept().map(|(stream, _)| stream))
+    }
+}
+
+/// A Unix domain stream socket. Like [`TcpStream`](super::TcpStream),
+/// `&UnixStream` is `Read` and `Write` too.
+///
+/// ```
+/// use std::io::{Read, Write};
+///
+/// use corio::net::UnixStream;
+///
+/// corio::run(|| {
+///     let (a, mut b) = UnixStream::pair().unwrap();
+///     let writer = corio::spawn(move || {
+///         let mut a = a;
+///         a.write_all(b"over the socket").unwrap();
+///     });
+///     let mut text = String::new();
+///     b.read_to_string(&mut text).unwrap();
+///     assert_eq!(text, "over the socket");
+///     writer.join().unwrap();
+/// });
+/// ```
+pub struct UnixStream {
+    fd: Fd<net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket file `path`. Inside a runtime the connect is
+    /// non-blocking; if the listener's backlog is full (the kernel says
+    /// `EAGAIN` for Unix sockets), the connect is handed to the blocking
+    /// pool, which waits for room, while the task parks.
+    ///
+    /// # Errors
+    ///
+    /// As `connect(2)` (`NotFound`, `ConnectionRefused`...).
+    pub fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let path = path.as_ref();
+        if !in_runtime() {
+            return UnixStream::from_std(net::UnixStream::connect(path)?);
+        }
+        // SAFETY: sockaddr_un is plain old data; all zeroes is valid.
+        let mut addr: libc::sockaddr_un = unsafe { mem::zeroed() };
+        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        let bytes = path.as_os_str().as_bytes();
+        if bytes.len() >= addr.sun_path.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "path must be shorter than SUN_LEN",
+            ));
+        }
+        if bytes.contains(&0) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "paths must not contain interior null bytes",
+            ));
+        }
+        for (dst, &src) in addr.sun_path.iter_mut().zip(bytes) {
+            *dst = src as libc::c_char;
+        }
+        let len = mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
+        let socket = super::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
+        let connected = match super::start_connect(
+            &socket,
+            (&addr as *const libc::sockaddr_un).cast(),
+            len as libc::socklen_t,
+        ) {
+            Ok(connected) => connected,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                let path = path.to_owned();
+                let stream = crate::task::spawn_blocking(move || net::UnixStream::connect(path))
+                    .join()
+                    .unwrap_or_else(|e| match e.into_panic() {
+                        Some(payload) => std::panic::resume_unwind(payload),
+                        None => Err(io::Error::other(
+                            "connect on the blocking pool was cancelled",
+                        )),
+                    })?;
+                return UnixStream::from_std(stream);
+            }
+            Err(err) => return Err(err),
+        };
+        let fd = Fd::new_nonblocking(net::UnixStream::from(socket))?;
+        if !connected {
+            fd.write_with(|s| super::finish_connect(s.take_error(), s.peer_addr().map(drop)))?;
+        }
+        Ok(UnixStream { fd })
+    }
+
+    /// A pair of connected sockets.
+    ///
+    /// # Errors
+    ///
+    /// When out of file descriptors.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = net::UnixStream::pair()?;
+        Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
+    }
+
+    /// Wraps a connected std stream (see [`Fd::new`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Fd::new`].
+    pub fn from_std(stream: net::UnixStream) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            fd: Fd::new(stream)?,
+        })
+    }
+
+    /// The std stream, deregistered and blocking again if corio made it
+    /// non-blocking.
+    pub fn into_std(self) -> net::UnixStream {
+        self.fd.into_inner()
+    }
+
+    /// A second handle to the same connection, with its own registration.
+    ///
+    /// # Errors
+    ///
+    /// When the fd cannot be duplicated or registered.
+    pub fn try_clone(&self) -> io::Result<UnixStream> {
+        UnixStream::from_std(self.fd.get_ref().try_clone()?)
+    }
+
+    /// Shuts down the read side, the write side or both.
+    ///
+    /// # Errors
+    ///
+    /// As `shutdown(2)`.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.fd.get_ref().shutdown(how)
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockname(2)`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.get_ref().local_addr()
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// As `getpeername(2)`.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.get_ref().peer_addr()
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), if any.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockopt(2)`.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.fd.get_ref().take_error()
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.fd.get_ref(), f)
+    }
+}
+
+impl AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl Read for UnixStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.fd).read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        (&self.fd).read_vectored(bufs)
+    }
+}
+
+impl Read for &UnixStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.fd).read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        (&self.fd).read_vectored(bufs)
+    }
+}
+
+impl Write for UnixStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&self.fd).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&self.fd).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &UnixStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&self.fd).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&self.fd).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

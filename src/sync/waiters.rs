@@ -1,0 +1,226 @@
+//! Waiter lists shared by the sync types, and the FIFO hand-off permits
+//! under `Mutex` and `Semaphore`.
+//!
+//! Every waiter is a future polled by `block_on_as`: it registers its
+//! `Waker` under an id, in id order (FIFO). Ids are never reused, so a
+//! waiter that re-registers after a spurious wake-up keeps its place.
+//! Wakers are collected while the state lock is held and called after it
+//! is released ([`Wakers`]), so a waker never runs under a sync type's
+//! lock.
+
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use crate::rt::{block_on_as, WaitReason};
+
+/// Locks a state mutex. The sync types never run user code while they
+/// hold one, so a poisoned lock holds consistent data: ignore poisoning.
+pub(crate) fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Wakers to call once the state lock is released.
+#[derive(Default)]
+pub(crate) struct Wakers {
+    one: Option<Waker>,
+    more: Vec<Waker>,
+}
+
+impl Wakers {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn push(&mut self, waker: Waker) {
+        match self.one {
+            None => self.one = Some(waker),
+            Some(_) => self.more.push(waker),
+        }
+    }
+
+    /// Calls every collected waker. Call it after dropping the lock.
+    pub(crate) fn wake(self) {
+        if let Some(w) = self.one {
+            w.wake();
+        }
+        for w in self.more {
+            w.wake();
+        }
+    }
+}
+
+/// A FIFO list of parked waiters, keyed by a never-reused id.
+#[derive(Default)]
+pub(crate) struct WaitList {
+    next_id: u64,
+    waiting: BTreeMap<u64, Waker>,
+}
+
+impl WaitList {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Enters the waiter (allocating its id on first use) or refreshes its
+    /// waker. A waiter removed by `take_all` re-enters at its old place.
+    pub(crate) fn register(&mut self, id: &mut Option<u64>, waker: &Waker) {
+        let id = *id.get_or_insert_with(|| {
+            self.next_id += 1;
+            self.next_id
+        });
+        match self.waiting.entry(id) {
+            Entry::Occupied(mut e) => {
+                if !e.get().will_wake(waker) {
+                    e.insert(waker.clone());
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(waker.clone());
+            }
+        }
+    }
+
+    /// Removes a waiter; whether it was still in the list.
+    pub(crate) fn remove(&mut self, id: u64) -> bool {
+        self.waiting.remove(&id).is_some()
+    }
+
+    /// The oldest waiter, removed from the list.
+    pub(crate) fn pop_first(&mut self) -> Option<(u64, Waker)> {
+        self.waiting.pop_first()
+    }
+
+    /// Removes every waiter into `wakers`.
+    pub(crate) fn take_all(&mut self, wakers: &mut Wakers) {
+        for (_, w) in std::mem::take(&mut self.waiting) {
+            wakers.push(w);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+}
+
+/// Counted permits handed over in FIFO order: a released permit goes
+/// straight to the oldest waiter (which then owns it even before it runs),
+/// so a newcomer cannot barge past the queue.
+pub(crate) struct Permits {
+    state: Mutex<PermitState>,
+}
+
+struct PermitState {
+    available: usize,
+    waiters: WaitList,
+    /// Waiters that were handed a permit and have not yet picked it up.
+    granted: HashSet<u64>,
+}
+
+impl Permits {
+    pub(crate) fn new(available: usize) -> Self {
+        Permits {
+            state: Mutex::new(PermitState {
+                available,
+                waiters: WaitList::new(),
+                granted: HashSet::new(),
+            }),
+        }
+    }
+
+    /// Takes a permit if one is free and nobody queues for one.
+    pub(crate) fn try_acquire(&self) -> bool {
+        let mut st = lock(&self.state);
+        if st.available > 0 && st.waiters.is_empty() {
+            st.available -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Waits for a permit.
+    pub(crate) fn acquire(&self, reason: WaitReason) {
+        block_on_as(
+            Acquire {
+                permits: self,
+                id: None,
+            },
+            reason,
+        );
+    }
+
+    /// Gives back `n` permits: to the oldest waiters first, the rest to
+    /// the free count.
+    ///
+    /// # Panics
+    ///
+    /// When the free count would overflow `usize`.
+    pub(crate) fn release(&self, mut n: usize) {
+        let mut wakers = Wakers::new();
+        {
+            let mut st = lock(&self.state);
+            while n > 0 {
+                let Some((id, waker)) = st.waiters.pop_first() else {
+                    break;
+                };
+                st.granted.insert(id);
+                wakers.push(waker);
+                n -= 1;
+            }
+            st.available = st
+                .available
+                .checked_add(n)
+                .expect("corio::sync: too many permits (usize overflow)");
+        }
+        wakers.wake();
+    }
+
+    pub(crate) fn available(&self) -> usize {
+        lock(&self.state).available
+    }
+}
+
+/// Waiting for a permit. Dropped while waiting (its task was cancelled or
+/// timed out), it leaves the queue; if a permit had already been handed to
+/// it, the permit goes on to the next waiter.
+struct Acquire<'a> {
+    permits: &'a Permits,
+    id: Option<u64>,
+}
+
+impl Future for Acquire<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let mut st = lock(&this.permits.state);
+        if let Some(id) = this.id {
+            if st.granted.remove(&id) {
+                this.id = None;
+                return Poll::Ready(());
+            }
+        } else if st.available > 0 && st.waiters.is_empty() {
+            st.available -= 1;
+            return Poll::Ready(());
+        }
+        st.waiters.register(&mut this.id, cx.waker());
+        Poll::Pending
+    }
+}
+
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        let Some(id) = self.id else { return };
+        let owned = {
+            let mut st = lock(&self.permits.state);
+            !st.waiters.remove(id) && st.granted.remove(&id)
+        };
+        if owned {
+            self.permits.release(1);
+        }
+    }
+}

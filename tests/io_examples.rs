@@ -1,0 +1,115 @@
+//! The I/O examples print what their Python originals print (modulo times,
+//! dates and ports).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+
+use common::{example_path, example_stdout, run_example};
+
+/// Whether `s` looks like `2019-11-15 14:34:36.622387`.
+fn is_timestamp(s: &str) -> bool {
+    let pattern = "dddd-dd-dd dd:dd:dd.dddddd";
+    s.len() == pattern.len()
+        && s.chars().zip(pattern.chars()).all(|(c, p)| match p {
+            'd' => c.is_ascii_digit(),
+            _ => c == p,
+        })
+}
+
+#[test]
+fn get_date_prints_the_date_its_child_printed() {
+    let out = example_stdout("get_date", &[]);
+    let date = out
+        .strip_prefix("Current date: ")
+        .and_then(|rest| rest.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("unexpected output: {out:?}"));
+    assert!(is_timestamp(date), "not a timestamp: {date:?}");
+}
+
+#[test]
+fn thread_pool_async_prints_the_sizes_of_the_sites_that_resolve() {
+    assert_eq!(
+        example_stdout("thread_pool_async", &[]),
+        "http://europe.wsj.com/ page is 245301 bytes.\n\
+         http://www.bbc.co.uk/ page is 318845 bytes.\n\
+         http://www.cnn.com/ page is 1135632 bytes.\n\
+         http://www.foxnews.com/ page is 289214 bytes.\n"
+    );
+}
+
+#[test]
+fn echo_server_self_test_serves_every_client() {
+    const N: usize = 20;
+    let out = example_stdout("echo_server", &["--self-test", &N.to_string()]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.first(), Some(&"Server starting"), "{out}");
+    let connections = lines
+        .iter()
+        .filter(|l| l.starts_with("Connection from ('127.0.0.1', ") && l.ends_with(')'))
+        .count();
+    assert_eq!(connections, N, "{out}");
+    assert_eq!(
+        lines.iter().filter(|l| **l == "Client closed").count(),
+        N,
+        "{out}"
+    );
+    let last = lines.last().unwrap();
+    assert!(
+        last.starts_with(&format!("Self-test: {N} clients, ")),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 2 * N + 2, "{out}");
+}
+
+#[test]
+fn echo_server_serves_a_real_client_until_killed() {
+    let mut child = Command::new(example_path("echo_server"))
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected stderr: {line:?}"))
+        .parse()
+        .unwrap();
+
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut next_line = || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        line
+    };
+    assert_eq!(next_line(), "Server starting\n");
+
+    let mut client = TcpStream::connect(addr).unwrap();
+    let port = client.local_addr().unwrap().port();
+    assert_eq!(
+        next_line(),
+        format!("Connection from ('127.0.0.1', {port})\n")
+    );
+    client.write_all(b"hello, coroutines\n").unwrap();
+    let mut echo = [0; 18];
+    client.read_exact(&mut echo).unwrap();
+    assert_eq!(&echo, b"hello, coroutines\n");
+    drop(client);
+    assert_eq!(next_line(), "Client closed\n");
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn echo_server_rejects_bad_arguments() {
+    let out = run_example("echo_server", &["--port", "not-a-port"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
+}
