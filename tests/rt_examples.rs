@@ -36,3 +36,29 @@ fn gevent_demo_spawns_and_joins_greenlets() {
     assert_eq!(lines[..2], ["Hello, world!", "Hello again!"]);
     check_two_lists(&lines[2..]);
 }
+
+#[test]
+fn echo_load_verifies_every_byte_against_each_server() {
+    let out = example_stdout(
+        "echo_load",
+        &[
+            "--secs",
+            "0.2",
+            "--conns",
+            "1,8",
+            "--servers",
+            "corio,tokio,threads",
+        ],
+    );
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 6, "{out}");
+    for row in rows {
+        assert!(["corio", "tokio", "threads"].contains(&row[0]), "{out}");
+        assert!(row[2].parse::<f64>().unwrap() > 0.0, "{out}");
+        assert_eq!(row[3], "0", "{out}");
+    }
+}

@@ -1,0 +1,173 @@
+//! A loopback echo load test: one server thread (corio, tokio's
+//! current-thread runtime, or a thread per connection), one client thread
+//! (tokio current-thread, the same for every server) with C connections,
+//! each sending 64-byte requests and checking every byte of each echo.
+//!
+//! ```text
+//! cargo run --release --example echo_load -- [--secs S] [--conns 1,50,500] [--servers corio,tokio,threads]
+//! ```
+//!
+//! Prints one line per server and connection count: round trips per
+//! second and the number of mismatched bytes (always 0, or the run fails).
+//! Every run is bounded by `--secs` (default 3).
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const MSG: usize = 64;
+
+fn corio_server(ready: std::sync::mpsc::Sender<SocketAddr>, stop: Arc<AtomicBool>) {
+    corio::run(move || {
+        let listener = corio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        ready.send(listener.local_addr().unwrap()).unwrap();
+        while !stop.load(Ordering::Relaxed) {
+            let Ok((mut conn, _)) = listener.accept() else {
+                continue;
+            };
+            conn.set_nodelay(true).unwrap();
+            corio::spawn(move || {
+                let mut buf = [0u8; MSG];
+                while conn.read_exact(&mut buf).is_ok() {
+                    if conn.write_all(&buf).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+}
+
+fn tokio_server(ready: std::sync::mpsc::Sender<SocketAddr>, stop: Arc<AtomicBool>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ready.send(listener.local_addr().unwrap()).unwrap();
+        while !stop.load(Ordering::Relaxed) {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                continue;
+            };
+            conn.set_nodelay(true).unwrap();
+            tokio::spawn(async move {
+                let mut buf = [0u8; MSG];
+                while conn.read_exact(&mut buf).await.is_ok() {
+                    if conn.write_all(&buf).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+}
+
+fn threads_server(ready: std::sync::mpsc::Sender<SocketAddr>, stop: Arc<AtomicBool>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ready.send(listener.local_addr().unwrap()).unwrap();
+    while !stop.load(Ordering::Relaxed) {
+        let Ok((mut conn, _)) = listener.accept() else {
+            continue;
+        };
+        conn.set_nodelay(true).unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; MSG];
+            while conn.read_exact(&mut buf).is_ok() {
+                if conn.write_all(&buf).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// Runs `conns` clients for `secs`; returns (round trips, bad bytes).
+fn load(addr: SocketAddr, conns: usize, secs: f64) -> (u64, u64) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let deadline = Instant::now() + Duration::from_secs_f64(secs);
+        let clients: Vec<_> = (0..conns)
+            .map(|c| {
+                tokio::spawn(async move {
+                    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+                    conn.set_nodelay(true).unwrap();
+                    let (mut trips, mut bad) = (0u64, 0u64);
+                    let mut out = [0u8; MSG];
+                    let mut back = [0u8; MSG];
+                    while Instant::now() < deadline {
+                        for (i, b) in out.iter_mut().enumerate() {
+                            *b = (trips as usize + i + c) as u8;
+                        }
+                        conn.write_all(&out).await.unwrap();
+                        conn.read_exact(&mut back).await.unwrap();
+                        bad += out.iter().zip(&back).filter(|(a, b)| a != b).count() as u64;
+                        trips += 1;
+                    }
+                    (trips, bad)
+                })
+            })
+            .collect();
+        let mut total = (0, 0);
+        for c in clients {
+            let (t, b) = c.await.unwrap();
+            total.0 += t;
+            total.1 += b;
+        }
+        total
+    })
+}
+
+fn arg(name: &str) -> Option<String> {
+    std::env::args().skip_while(|a| a != name).nth(1)
+}
+
+fn main() {
+    let secs: f64 = arg("--secs").map_or(3.0, |s| s.parse().expect("--secs takes seconds"));
+    let conns: Vec<usize> = arg("--conns")
+        .unwrap_or_else(|| "1,50,500".into())
+        .split(',')
+        .map(|c| c.parse().expect("--conns takes numbers"))
+        .collect();
+    let servers = arg("--servers").unwrap_or_else(|| "corio,tokio,threads".into());
+    println!(
+        "{:>8}  {:>6}  {:>14}  {:>9}",
+        "server", "conns", "round trips/s", "bad bytes"
+    );
+    let mut failed = false;
+    for &n in &conns {
+        for server in servers.split(',') {
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let stop = Arc::new(AtomicBool::new(false));
+            let server_stop = stop.clone();
+            let start: fn(_, _) = match server {
+                "corio" => corio_server,
+                "tokio" => tokio_server,
+                "threads" => threads_server,
+                other => panic!("unknown server {other}"),
+            };
+            std::thread::spawn(move || start(ready_tx, server_stop));
+            let addr = ready_rx.recv().unwrap();
+            let (trips, bad) = load(addr, n, secs);
+            // Unblock the accept loop so the server thread ends.
+            stop.store(true, Ordering::Relaxed);
+            let _ = std::net::TcpStream::connect(addr);
+            println!(
+                "{server:>8}  {n:>6}  {:>14.0}  {bad:>9}",
+                trips as f64 / secs
+            );
+            failed |= bad != 0 || trips == 0;
+        }
+    }
+    if failed {
+        eprintln!("echo_load: some echoes were wrong or missing");
+        std::process::exit(1);
+    }
+}
