@@ -243,6 +243,7 @@ fn sax_impl<R: Read, S: Sink<Event<'static>>>(
         .whitespace_to_characters(false)
         .cdata_to_characters(false);
     let mut reader = config.create_reader(input);
+    let (mut depth, mut seen_root) = (0usize, false);
     loop {
         let event = match reader.next() {
             Ok(event) => event,
@@ -273,6 +274,18 @@ fn sax_impl<R: Read, S: Sink<Event<'static>>>(
             XmlEvent::StartElement {
                 name, attributes, ..
             } => {
+                if depth == 0 && seen_root {
+                    // xml-rs accepts a second root element; XML does not.
+                    let pos = xml_rs::common::Position::position(&reader);
+                    return Err(Error::new(XmlError {
+                        path: path.map(Path::to_path_buf),
+                        line: pos.row + 1,
+                        column: pos.column + 1,
+                        message: "junk after document element".to_string(),
+                    }));
+                }
+                depth += 1;
+                seen_root = true;
                 let attributes = attributes
                     .into_iter()
                     .map(|a| (Cow::Owned(a.name.borrow().to_repr()), Cow::Owned(a.value)))
@@ -283,6 +296,7 @@ fn sax_impl<R: Read, S: Sink<Event<'static>>>(
                 }))?;
             }
             XmlEvent::EndElement { name } => {
+                depth = depth.saturating_sub(1);
                 target.send(Event::End(Cow::Owned(name.borrow().to_repr())))?;
             }
             XmlEvent::Characters(s) | XmlEvent::Whitespace(s) | XmlEvent::CData(s) => {

@@ -1,0 +1,29 @@
+//! SAX events dispatched into a pipeline of coroutines (the seed's
+//! `cosax_bus.py`).
+//!
+//! ```text
+//! cargo run --example cosax_bus -- FILE
+//! ```
+//!
+//! ```text
+//! sax_file(FILE) → buses_to_dicts → filter route "22"
+//!                → filter direction "North Bound" → bus_info_printer
+//! ```
+//!
+//! Prints `route, id, direction, latitude, longitude` for each north-bound
+//! bus of route 22. The stages are in `examples/common/mod.rs`;
+//! `coexpat_bus` runs them unchanged behind a faster parser.
+
+mod common;
+
+use common::{bus_info_printer, buses_to_dicts, filter_on_field};
+use corio::pipe::xml;
+
+fn main() {
+    let args = common::args("cosax_bus", "FILE", 1, 1);
+    let out = std::io::BufWriter::new(std::io::stdout().lock());
+    let direction_filter = filter_on_field("direction", "North Bound", bus_info_printer(out));
+    let route_filter = filter_on_field("route", "22", direction_filter);
+    let result = xml::sax_file(&args[0], buses_to_dicts(route_filter));
+    common::exit_on_error("cosax_bus", result);
+}

@@ -1,0 +1,325 @@
+//! Runs the six pipeline examples on generated input and checks their exact
+//! output, and their errors for bad input.
+//!
+//! The examples are the binaries that `cargo test` builds next to this test
+//! (`target/<profile>/examples/NAME`); if one is missing (for instance with
+//! `cargo test --test pipe_examples`), it is run with `cargo run --example`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+use corio::pipe::bus::generate_feed;
+use corio::pipe::xml::{self, Event, Text};
+use corio::pipe::{self, bus::Bus};
+
+fn example(name: &str) -> Command {
+    let exe = std::env::current_exe().expect("test binary path");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    // target/<profile>/deps/pipe_examples-HASH -> target/<profile>/examples/NAME
+    let built: Option<PathBuf> = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("examples").join(name));
+    match built {
+        // Built by this `cargo test` run (not older than this test binary).
+        Some(path) if path.is_file() && modified(&path) >= modified(&exe) => Command::new(path),
+        _ => {
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.args(["run", "--quiet", "--example", name]);
+            let mut features = Vec::new();
+            if cfg!(feature = "nightly") {
+                features.push("nightly");
+            }
+            if !features.is_empty() {
+                cmd.arg("--features").arg(features.join(","));
+            }
+            cmd.arg("--");
+            cmd
+        }
+    }
+}
+
+fn run(name: &str, args: &[&Path]) -> Output {
+    example(name)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run example")
+}
+
+fn stdout_of(name: &str, args: &[&Path]) -> String {
+    let out = run(name, args);
+    assert!(
+        out.status.success(),
+        "{name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+const TEXT: &str = "Python is fun\r\npython generators\nswig wraps C\nno match here\n\
+                    ply and python and swig\nreply\nlast python line without newline";
+
+#[test]
+fn copipe_prints_matching_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "text.txt", TEXT);
+    let out = example("copipe").arg(&file).arg("python").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "python generators\nply and python and swig\nlast python line without newline"
+    );
+}
+
+#[test]
+fn cobroadcast_prints_each_match_of_each_grep() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "text.txt", TEXT);
+    // greps python, swig, ply in turn, all into one printer
+    assert_eq!(
+        stdout_of("cobroadcast", &[&file]),
+        "python generators\nswig wraps C\n\
+         ply and python and swig\nply and python and swig\nply and python and swig\n\
+         reply\nlast python line without newline"
+    );
+}
+
+/// A small feed; the expected outputs below are what the seed's
+/// `basicsax.py` and `cosax.py` print for it (Python 3.11; the cosax start
+/// events' attribute objects are printed as the dict `{}`).
+const TINY: &str = "<?xml version=\"1.0\"?>\r\n<buses>\r\n\t<bus>\r\n\t\t<id>7574</id>\r\n    \
+                    \t<finalStop><![CDATA[Forest Preserve Ave & Harlem/Irving Park Road]]></finalStop>\r\n\
+                    \t\t<note>it's \"quoted\" back\\slash</note>  \r\n\t</bus>\r\n</buses>\r\n";
+
+const TINY_BASICSAX: &str = r#"startElement buses
+characters '\n'
+characters '\t'
+startElement bus
+characters '\n'
+characters '\t\t'
+startElement id
+characters '7574'
+endElement id
+characters '\n'
+characters '    \t'
+startElement finalStop
+characters 'Forest Preserve Ave & Harlem/Irving Par
+endElement finalStop
+characters '\n'
+characters '\t\t'
+startElement note
+characters 'it\'s "quoted" back\\slash'
+endElement note
+characters '  '
+characters '\n'
+characters '\t'
+endElement bus
+characters '\n'
+endElement buses
+"#;
+
+const TINY_COSAX: &str = r#"('start', ('buses', {}))
+('content', '\n')
+('content', '\t')
+('start', ('bus', {}))
+('content', '\n')
+('content', '\t\t')
+('start', ('id', {}))
+('content', '7574')
+('end', 'id')
+('content', '\n')
+('content', '    \t')
+('start', ('finalStop', {}))
+('content', 'Forest Preserve Ave & Harlem/Irving Park Road')
+('end', 'finalStop')
+('content', '\n')
+('content', '\t\t')
+('start', ('note', {}))
+('content', 'it\'s "quoted" back\\slash')
+('end', 'note')
+('content', '  ')
+('content', '\n')
+('content', '\t')
+('end', 'bus')
+('content', '\n')
+('end', 'buses')
+"#;
+
+#[test]
+fn basicsax_and_cosax_print_what_python_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "tiny.xml", TINY);
+    assert_eq!(stdout_of("basicsax", &[&file]), TINY_BASICSAX);
+    assert_eq!(stdout_of("cosax", &[&file]), TINY_COSAX);
+}
+
+#[test]
+fn basicsax_and_cosax_agree_on_a_generated_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "feed.xml", &generate_feed(40, 3));
+    let basic = stdout_of("basicsax", &[&file]);
+    let co = stdout_of("cosax", &[&file]);
+    assert_eq!(basic.lines().count(), co.lines().count());
+    assert!(basic.starts_with("startElement buses\ncharacters '\\n'\ncharacters '\\n'\n"));
+    assert!(
+        co.contains("('content', 'North Bound')\n") || co.contains("('content', 'South Bound')\n")
+    );
+}
+
+/// What `bus_locations` prints for `feed`, computed here without the
+/// examples' stages.
+fn expected_buses(feed: &str) -> String {
+    let mut out = String::new();
+    let mut bus: Option<Bus<'_>> = None;
+    let mut text: Vec<Text<'_>> = Vec::new();
+    xml::parse_str(
+        feed,
+        pipe::sink_fn(|event: Event<'_>| {
+            match (event, &mut bus) {
+                (Event::Start(s), None) if s.name == "bus" => bus = Some(Bus::new()),
+                (Event::Start(_), _) => text.clear(),
+                (Event::Text(t), Some(_)) => text.push(t),
+                (Event::End(n), Some(b)) if n != "bus" => b.insert(n, Text::join(&text)),
+                (Event::End(_), Some(b)) => {
+                    let f = |k| b.get(k).unwrap().to_string();
+                    if f("route") == "22" && f("direction") == "North Bound" {
+                        out += &format!(
+                            "{}, {}, {}, {}, {}\n",
+                            f("route"),
+                            f("id"),
+                            f("direction"),
+                            f("latitude"),
+                            f("longitude")
+                        );
+                    }
+                    bus = None;
+                }
+                _ => {}
+            }
+            Ok(())
+        }),
+    )
+    .unwrap();
+    out
+}
+
+#[test]
+fn bus_examples_print_route_22_north_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = generate_feed(300, 11);
+    let file = write(dir.path(), "allroutes.xml", &feed);
+    let expected = expected_buses(&feed);
+    assert!(expected.lines().count() > 5, "the feed has matching buses");
+    assert!(expected.starts_with("22, "));
+    assert_eq!(stdout_of("cosax_bus", &[&file]), expected);
+    assert_eq!(stdout_of("coexpat_bus", &[&file]), expected);
+}
+
+#[test]
+fn bad_input_gives_a_clear_error_and_a_failure_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.xml");
+    let malformed = write(
+        dir.path(),
+        "malformed.xml",
+        "<buses>\n  <bus><id>1</bus>\n</buses>\n",
+    );
+    let not_utf8 = dir.path().join("latin1.txt");
+    std::fs::write(&not_utf8, b"python \xe9t\xe9\n").unwrap();
+
+    let check = |name: &str, args: &[&Path], wanted: &str| {
+        let out = run(name, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name} {args:?} should fail");
+        assert!(
+            stderr.contains(wanted),
+            "{name} {args:?}: stderr {stderr:?} lacks {wanted:?}"
+        );
+        assert!(!stderr.contains("panicked"), "{name} panicked: {stderr}");
+    };
+    for name in ["basicsax", "cosax", "cosax_bus", "coexpat_bus"] {
+        check(name, &[&missing], "missing.xml: No such file");
+        check(name, &[&malformed], "malformed.xml:2:");
+        check(name, &[dir.path()], "Is a directory");
+    }
+    check(
+        "coexpat_bus",
+        &[&malformed],
+        "malformed.xml:2:13: malformed XML",
+    );
+    for name in ["copipe", "cobroadcast"] {
+        let mut args: Vec<&Path> = vec![&missing];
+        if name == "copipe" {
+            args.push(Path::new("python"));
+        }
+        check(name, &args, "missing.xml: No such file");
+        args[0] = &not_utf8;
+        check(name, &args, "latin1.txt:1: line is not UTF-8");
+    }
+    // Usage errors.
+    let out = run("copipe", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: copipe FILE PATTERN [--follow]"));
+}
+
+/// Kills the child when dropped, so that a failing test leaves nothing
+/// running.
+struct KillOnDrop(Arc<Mutex<Child>>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let mut child = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+#[test]
+fn copipe_follow_prints_lines_appended_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "log.txt", "python one\nother\n");
+    let mut child = example("copipe")
+        .arg(&file)
+        .arg("python")
+        .arg("--follow")
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let child = Arc::new(Mutex::new(child));
+    let _guard = KillOnDrop(Arc::clone(&child));
+    // A hang guard, not a timing assertion: if the example never prints
+    // what is expected, kill it so that the read below ends and the test
+    // fails instead of hanging.
+    let watchdog = Arc::clone(&child);
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        if let Ok(mut child) = watchdog.lock() {
+            let _ = child.kill();
+        }
+    });
+    let mut lines = BufReader::new(stdout).lines();
+    let mut next = || lines.next().and_then(Result::ok).unwrap_or_default();
+
+    assert_eq!(next(), "python one");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap();
+    write!(f, "python").unwrap();
+    f.flush().unwrap();
+    writeln!(f, " two, appended in two writes\nnot this\npython three").unwrap();
+    f.flush().unwrap();
+    assert_eq!(next(), "python two, appended in two writes");
+    assert_eq!(next(), "python three");
+}
