@@ -125,16 +125,17 @@ type Outcome<R, E> = Result<R, Interrupt<E>>;
 type Inner<I, Y, R, E> = Coroutine<Resume<I, E>, Out<Y>, Outcome<R, E>, PooledStack>;
 type GenYielder<I, Y, E> = Yielder<Resume<I, E>, Out<Y>>;
 
+/// Where a generator stands; derived from its coroutine, never stored, so
+/// `send` has nothing to keep up to date.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// Created, body not started.
     Fresh,
     /// Suspended at a yield.
     Suspended,
-    /// Being resumed. Seen at the start of a call only if a panic escaped
-    /// the body the last time (`send` takes `&mut self`, so it cannot be
-    /// re-entered).
-    Running,
+    /// A panic escaped the body: corosensei marks a coroutine done while it
+    /// runs, and it stays so when the panic unwinds out of `resume`.
+    Panicked,
     /// Returned or raised; the stack is back in the pool.
     Done,
 }
@@ -144,7 +145,6 @@ enum State {
 ///
 /// See the [module documentation](self) for the full picture.
 pub struct Generator<'a, I, Y, R = (), E = Infallible> {
-    state: State,
     inner: Option<Inner<I, Y, R, E>>,
     /// How the body ended, when nobody has seen it yet: a primed body that
     /// returned before its first yield, or the end of an iteration.
@@ -274,7 +274,6 @@ impl Builder {
         // owned by the leaked value and never runs or gets reused again.
         let inner = unsafe { Coroutine::with_stack_unchecked(stack, wrapper) };
         Ok(Generator {
-            state: State::Fresh,
             inner: Some(inner),
             outcome: None,
             _borrows: PhantomData,
@@ -323,8 +322,17 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     /// finished and later calls return [`Error::Panicked`].
     #[inline(always)]
     pub fn send(&mut self, input: I) -> Result<GeneratorState<Y, R>, Error<E>> {
-        match self.state {
-            State::Fresh | State::Suspended => self.resume(Resume::Send(input)),
+        if matches!(&self.inner, Some(inner) if !inner.done()) {
+            return self.resume(Resume::Send(input));
+        }
+        self.send_finished()
+    }
+
+    /// `send` to a generator whose coroutine is gone or dead.
+    #[cold]
+    fn send_finished(&mut self) -> Result<GeneratorState<Y, R>, Error<E>> {
+        match self.state() {
+            State::Fresh | State::Suspended => unreachable!("checked by send"),
             State::Done => match self.outcome.take() {
                 // A primed body that finished before its first yield, or
                 // the end an iteration already saw.
@@ -332,7 +340,7 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
                 Some(Err(e)) => Err(e.into()),
                 None => Err(Error::Finished),
             },
-            State::Running => Err(Error::Panicked),
+            State::Panicked => Err(Error::Panicked),
         }
     }
 
@@ -345,9 +353,9 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     /// error comes straight back as `Error::Raised(error)`, and a fresh
     /// generator is finished without running its body (as in Python).
     pub fn throw(&mut self, error: E) -> Result<GeneratorState<Y, R>, Error<E>> {
-        match self.state {
+        match self.state() {
             State::Suspended => self.resume(Resume::Throw(error)),
-            State::Running => Err(Error::Panicked),
+            State::Panicked => Err(Error::Panicked),
             State::Fresh | State::Done => {
                 self.finish();
                 Err(Error::Raised(error))
@@ -371,7 +379,7 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     ///   is finished either way.
     /// - [`Error::Raised`]: the body raised another error while closing.
     pub fn close(&mut self) -> Result<Option<R>, Error<E>> {
-        match self.state {
+        match self.state() {
             State::Suspended => match self.resume(Resume::Close) {
                 Ok(GeneratorState::Yielded(_)) => {
                     // Dropping a suspended corosensei coroutine unwinds it.
@@ -382,11 +390,7 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
                 Err(Error::Closed) => Ok(None),
                 Err(e) => Err(e),
             },
-            State::Running => {
-                // Finished by a panic: keep reporting that to `send`.
-                self.inner = None;
-                Ok(None)
-            }
+            State::Panicked => Ok(None),
             State::Fresh | State::Done => {
                 self.finish();
                 match self.outcome.take() {
@@ -400,13 +404,13 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
 
     /// Whether the body has been started.
     pub fn is_started(&self) -> bool {
-        self.state != State::Fresh
+        self.state() != State::Fresh
     }
 
     /// Whether the body has finished (returned, raised, panicked or been
     /// closed). A finished generator can no longer yield.
     pub fn is_finished(&self) -> bool {
-        matches!(self.state, State::Done | State::Running)
+        matches!(self.state(), State::Done | State::Panicked)
     }
 
     /// Takes how the body ended when iteration consumed the end: its return
@@ -434,8 +438,16 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
 
     /// Drops the coroutine (unwinding it if suspended), which returns its
     /// stack to the pool.
+    fn state(&self) -> State {
+        match &self.inner {
+            None => State::Done,
+            Some(inner) if inner.done() => State::Panicked,
+            Some(inner) if !inner.started() => State::Fresh,
+            Some(_) => State::Suspended,
+        }
+    }
+
     fn finish(&mut self) {
-        self.state = State::Done;
         // Unwinding a suspended body switches to its stack, which marks it
         // as the running frame; the caller's frame is current again after.
         let _restore = frame::Restore(frame::current());
@@ -449,17 +461,13 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
         let Some(inner) = self.inner.as_mut() else {
             return Err(Error::Finished);
         };
-        self.state = State::Running;
         let result = match resume_inner(inner, input) {
             CoroutineResult::Yield(Out::Value(y)) => CoroutineResult::Yield(y),
             CoroutineResult::Yield(Out::Park) => park_until_settled(inner),
             CoroutineResult::Return(outcome) => CoroutineResult::Return(outcome),
         };
         match result {
-            CoroutineResult::Yield(y) => {
-                self.state = State::Suspended;
-                Ok(GeneratorState::Yielded(y))
-            }
+            CoroutineResult::Yield(y) => Ok(GeneratorState::Yielded(y)),
             CoroutineResult::Return(outcome) => self.complete(outcome),
         }
     }
@@ -580,7 +588,7 @@ impl<I, Y, R, E> Drop for Generator<'_, I, Y, R, E> {
     /// generator's stack runs. Errors raised while closing are discarded;
     /// call [`close`](Generator::close) first to see them.
     fn drop(&mut self) {
-        if self.state == State::Suspended && !std::thread::panicking() {
+        if self.state() == State::Suspended && !std::thread::panicking() {
             let _ = self.close();
         }
         // A coroutine still suspended is unwound by corosensei's own drop.
@@ -591,10 +599,10 @@ impl<I, Y, R, E> Drop for Generator<'_, I, Y, R, E> {
 
 impl<I, Y, R, E> fmt::Debug for Generator<'_, I, Y, R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.state {
+        let state = match self.state() {
             State::Fresh => "fresh",
             State::Suspended => "suspended",
-            State::Running => "panicked",
+            State::Panicked => "panicked",
             State::Done => "finished",
         };
         f.debug_struct("Generator").field("state", &state).finish()

@@ -130,11 +130,14 @@ impl std::error::Error for StackError {
 }
 
 /// Rounds a requested stack size to what corio allocates.
+#[inline]
 pub(crate) fn normalize_size(size: usize) -> usize {
-    let page = page_size();
-    size.max(MIN_STACK_SIZE).div_ceil(page) * page
+    // Page sizes are powers of two, so rounding up is a mask.
+    let page_mask = page_size() - 1;
+    size.max(MIN_STACK_SIZE).saturating_add(page_mask) & !page_mask
 }
 
+#[inline]
 pub(crate) fn page_size() -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static PAGE: AtomicUsize = AtomicUsize::new(0);

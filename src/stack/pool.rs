@@ -1,6 +1,6 @@
 //! The per-thread stack pool.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::mem::ManuallyDrop;
 
 use corosensei::stack::{DefaultStack, Stack, StackPointer};
@@ -12,17 +12,73 @@ use super::{normalize_size, StackError};
 /// mapping in steady state.
 pub const MAX_POOLED: usize = 16 * 1024;
 
-#[derive(Default)]
+/// A thread's free stacks. Everything is a `Cell` or a short `RefCell`
+/// borrow, and the most recently freed stack waits in `hot`, so the common
+/// create-run-finish cycle touches no vector.
 struct Pool {
-    /// Free stacks, bucketed by usable size. Almost every program uses one
-    /// or two sizes, so a short vector beats a map.
-    free: Vec<(usize, Vec<DefaultStack>)>,
-    pooled: usize,
-    stats: PoolStats,
+    /// The last stack freed, with its usable size.
+    hot: Cell<Option<(usize, DefaultStack)>>,
+    /// Other free stacks, bucketed by usable size. Almost every program
+    /// uses one or two sizes, so a short vector beats a map.
+    free: RefCell<Vec<(usize, Vec<DefaultStack>)>>,
+    pooled: Cell<usize>,
+    live: Cell<usize>,
+    mapped: Cell<u64>,
+    reused: Cell<u64>,
 }
 
 thread_local! {
-    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+    static POOL: Pool = const {
+        Pool {
+            hot: Cell::new(None),
+            free: RefCell::new(Vec::new()),
+            pooled: Cell::new(0),
+            live: Cell::new(0),
+            mapped: Cell::new(0),
+            reused: Cell::new(0),
+        }
+    };
+}
+
+impl Pool {
+    fn pop(&self, size: usize) -> Option<DefaultStack> {
+        let stack = match self.hot.take() {
+            Some((hot_size, stack)) if hot_size == size => Some(stack),
+            other => {
+                if let Some((hot_size, stack)) = other {
+                    self.push_cold(hot_size, stack);
+                }
+                self.free
+                    .borrow_mut()
+                    .iter_mut()
+                    .find(|(s, _)| *s == size)
+                    .and_then(|(_, stacks)| stacks.pop())
+            }
+        }?;
+        self.pooled.set(self.pooled.get() - 1);
+        self.reused.set(self.reused.get() + 1);
+        self.live.set(self.live.get() + 1);
+        Some(stack)
+    }
+
+    fn push(&self, size: usize, stack: DefaultStack) {
+        self.live.set(self.live.get() - 1);
+        if self.pooled.get() >= MAX_POOLED {
+            return; // `stack` drops here and is unmapped.
+        }
+        self.pooled.set(self.pooled.get() + 1);
+        if let Some((old_size, old)) = self.hot.replace(Some((size, stack))) {
+            self.push_cold(old_size, old);
+        }
+    }
+
+    fn push_cold(&self, size: usize, stack: DefaultStack) {
+        let mut free = self.free.borrow_mut();
+        match free.iter_mut().find(|(s, _)| *s == size) {
+            Some((_, stacks)) => stacks.push(stack),
+            None => free.push((size, vec![stack])),
+        }
+    }
 }
 
 /// Counters of this thread's stack pool, for tests and diagnostics.
@@ -42,24 +98,22 @@ pub struct PoolStats {
 /// memory and mappings to the kernel (after a burst of coroutines, say).
 /// Returns how many stacks were released.
 pub fn trim_pool() -> usize {
-    let free = POOL
-        .try_with(|pool| {
-            let mut pool = pool.borrow_mut();
-            pool.pooled = 0;
-            std::mem::take(&mut pool.free)
-        })
-        .unwrap_or_default();
-    free.iter().map(|(_, stacks)| stacks.len()).sum()
+    POOL.try_with(|pool| {
+        let released = pool.pooled.replace(0);
+        drop(pool.hot.take());
+        drop(std::mem::take(&mut *pool.free.borrow_mut()));
+        released
+    })
+    .unwrap_or(0)
 }
 
 /// Returns the counters of the calling thread's stack pool.
 pub fn pool_stats() -> PoolStats {
-    POOL.try_with(|pool| {
-        let pool = pool.borrow();
-        PoolStats {
-            pooled: pool.pooled,
-            ..pool.stats
-        }
+    POOL.try_with(|pool| PoolStats {
+        live: pool.live.get(),
+        pooled: pool.pooled.get(),
+        mapped: pool.mapped.get(),
+        reused: pool.reused.get(),
     })
     .unwrap_or_default()
 }
@@ -73,43 +127,28 @@ pub(crate) struct PooledStack {
 impl PooledStack {
     /// Takes a stack of at least `size` usable bytes from the pool, or maps
     /// a new one.
+    #[inline]
     pub(crate) fn take(size: usize) -> Result<Self, StackError> {
         let size = normalize_size(size);
-        let reused = POOL
-            .try_with(|pool| {
-                let mut pool = pool.borrow_mut();
-                let stack = pool
-                    .free
-                    .iter_mut()
-                    .find(|(s, _)| *s == size)
-                    .and_then(|(_, stacks)| stacks.pop());
-                if stack.is_some() {
-                    pool.pooled -= 1;
-                    pool.stats.reused += 1;
-                    pool.stats.live += 1;
-                }
-                stack
-            })
-            .ok()
-            .flatten();
-        let stack = match reused {
-            Some(stack) => stack,
-            None => {
-                let live = pool_stats().live;
-                let stack =
-                    DefaultStack::new(size).map_err(|err| StackError::from_os(err, live))?;
-                let _ = POOL.try_with(|pool| {
-                    let mut pool = pool.borrow_mut();
-                    pool.stats.mapped += 1;
-                    pool.stats.live += 1;
-                });
-                stack
-            }
+        let stack = match POOL.try_with(|pool| pool.pop(size)) {
+            Ok(Some(stack)) => stack,
+            _ => Self::map(size)?,
         };
         Ok(PooledStack {
             stack: ManuallyDrop::new(stack),
             size,
         })
+    }
+
+    #[cold]
+    fn map(size: usize) -> Result<DefaultStack, StackError> {
+        let live = pool_stats().live;
+        let stack = DefaultStack::new(size).map_err(|err| StackError::from_os(err, live))?;
+        let _ = POOL.try_with(|pool| {
+            pool.mapped.set(pool.mapped.get() + 1);
+            pool.live.set(pool.live.get() + 1);
+        });
+        Ok(stack)
     }
 
     /// Usable bytes of this stack (without the guard page).
@@ -125,18 +164,7 @@ impl Drop for PooledStack {
         let size = self.size;
         // During thread teardown the pool may be gone; the stack is then
         // simply unmapped.
-        let _ = POOL.try_with(move |pool| {
-            let mut pool = pool.borrow_mut();
-            pool.stats.live -= 1;
-            if pool.pooled >= MAX_POOLED {
-                return; // `stack` drops here and is unmapped.
-            }
-            pool.pooled += 1;
-            match pool.free.iter_mut().find(|(s, _)| *s == size) {
-                Some((_, stacks)) => stacks.push(stack),
-                None => pool.free.push((size, vec![stack])),
-            }
-        });
+        let _ = POOL.try_with(move |pool| pool.push(size, stack));
     }
 }
 
