@@ -514,3 +514,45 @@ fn task_builder_sets_stack_size() {
         assert!(t.join().is_ok());
     });
 }
+
+#[test]
+fn dump_signal_child() {
+    if std::env::var_os("CORIO_TEST_CHILD").is_none() {
+        return;
+    }
+    corio::rt::dump_on_signal(libc::SIGUSR1).unwrap();
+    corio::run(|| {
+        let _sleeper = TaskBuilder::new()
+            .name("signal-sleeper")
+            .spawn(|| corio::sleep(Duration::from_secs(3600)))
+            .unwrap();
+        corio::yield_now();
+        // SAFETY: raise(3) has no preconditions; it delivers the signal to
+        // this thread before it returns.
+        assert_eq!(unsafe { libc::raise(libc::SIGUSR1) }, 0);
+        // The scheduler prints the dump at its next pass.
+        corio::yield_now();
+    });
+}
+
+#[test]
+fn a_signal_prints_the_runtime_dump_to_stderr() {
+    if std::env::var_os("CORIO_TEST_CHILD").is_some() {
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "dump_signal_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("CORIO_TEST_CHILD", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("corio runtime: 2 live task(s)"), "{stderr}");
+    assert!(stderr.contains("signal-sleeper"), "{stderr}");
+    assert!(stderr.contains("sleep ("), "{stderr}");
+}

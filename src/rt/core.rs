@@ -105,10 +105,11 @@ pub(crate) fn current_task() -> Option<&'static Task> {
 }
 
 /// Clears the thread's runtime pointer when `run` ends, even by a panic.
-pub(crate) struct EnterGuard;
+pub(crate) struct EnterGuard(u64);
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
+        super::signal::unregister(self.0);
         CORE.with(|c| c.set(ptr::null()));
     }
 }
@@ -142,7 +143,8 @@ impl Core {
             );
             c.set(self);
         });
-        EnterGuard
+        super::signal::register(self.shared.id, &self.shared.reactor);
+        EnterGuard(self.shared.id)
     }
 
     fn task(&self, key: TaskKey) -> Option<Rc<Task>> {
@@ -430,9 +432,15 @@ impl Core {
     /// nothing is runnable.
     pub(crate) fn run_until(&self, done: &dyn Fn(&Core) -> bool) {
         let mut since_io = 0u32;
+        let mut dumps_seen = super::signal::dump_epoch();
         loop {
             self.drain_remote();
             loop {
+                let dumps = super::signal::dump_epoch();
+                if dumps != dumps_seen {
+                    dumps_seen = dumps;
+                    eprint!("{}", self.dump());
+                }
                 let next = self.run_queue.borrow_mut().pop_front();
                 let Some(key) = next else { break };
                 if let Some(task) = self.task(key) {

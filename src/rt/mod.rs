@@ -62,12 +62,14 @@
 //! # Runtime dump
 //!
 //! [`dump`] lists every live task: id, name, state, what it waits on and
-//! where it was spawned.
+//! where it was spawned. [`dump_on_signal`] prints it for every running
+//! runtime when the process gets a signal (`kill -USR1 <pid>`).
 
 mod blocking;
 pub(crate) mod core;
 mod dump;
 mod park;
+mod signal;
 mod task;
 
 use std::io;
@@ -81,6 +83,7 @@ pub use dump::{Dump, TaskInfo, TaskStatus, WaitReason};
 /// the task; on a plain thread it blocks the thread.
 pub(crate) use park::block_on_as;
 pub use park::{block_on, sleep, sleep_until, timeout, yield_now, Elapsed};
+pub use signal::dump_on_signal;
 pub use task::{join_all, JoinError, JoinHandle, TaskId};
 
 use self::core::{current_core, Core, Shared};
