@@ -556,3 +556,82 @@ fn a_signal_prints_the_runtime_dump_to_stderr() {
     assert!(stderr.contains("signal-sleeper"), "{stderr}");
     assert!(stderr.contains("sleep ("), "{stderr}");
 }
+
+/// Panics when dropped.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("Bomb dropped");
+        }
+    }
+}
+
+#[test]
+fn a_result_whose_drop_panics_does_not_take_the_runtime_down() {
+    let value = corio::run(|| {
+        drop(corio::spawn(|| Bomb)); // nobody will take the result
+        let other = corio::spawn(|| {
+            corio::sleep(MS);
+            5
+        });
+        corio::sleep(2 * MS);
+        other.join().unwrap()
+    });
+    assert_eq!(value, 5);
+    // The thread's task pointer was restored: waiting works afterwards.
+    assert_eq!(corio::block_on(std::future::ready(7)), 7);
+}
+
+#[test]
+fn tasks_spawned_during_shutdown_are_cancelled_too() {
+    struct SpawnOnDrop;
+    impl Drop for SpawnOnDrop {
+        fn drop(&mut self) {
+            corio::spawn(|| loop {
+                corio::sleep(MS);
+            });
+        }
+    }
+    corio::run(|| {
+        corio::spawn(|| {
+            let _guard = SpawnOnDrop;
+            corio::sleep(Duration::from_secs(3600));
+        });
+        corio::yield_now();
+    });
+}
+
+#[test]
+fn one_runtime_run_on_two_threads_at_once_does_not_share_its_poller() {
+    let rt = Arc::new(corio::Runtime::builder().build().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let a = {
+        let rt = rt.clone();
+        std::thread::spawn(move || {
+            // Waits with no timer: its scheduler sleeps in the poller.
+            rt.run(|| corio::task::spawn_blocking(move || rx.recv()).join())
+        })
+    };
+    std::thread::sleep(10 * MS);
+    rt.run(|| {
+        corio::sleep(MS);
+        tx.send(()).unwrap();
+    });
+    assert!(a.join().unwrap().unwrap().is_ok());
+}
+
+#[test]
+fn the_blocking_pool_survives_results_whose_drop_panics() {
+    for _ in 0..(corio::task::MAX_BLOCKING_THREADS + 6) {
+        drop(corio::task::spawn_blocking(|| Bomb));
+    }
+    assert_eq!(corio::task::spawn_blocking(|| 42).join().unwrap(), 42);
+}
+
+#[test]
+fn dump_on_signal_refuses_the_overflow_signals() {
+    assert!(corio::rt::dump_on_signal(libc::SIGSEGV).is_err());
+    assert!(corio::rt::dump_on_signal(libc::SIGBUS).is_err());
+}

@@ -68,7 +68,9 @@ impl Pool {
         loop {
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
-                job();
+                // A job never unwinds out (see `spawn_blocking`); this is a
+                // second line of defence so that a worker is never lost.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 state = self.state.lock().unwrap_or_else(|e| e.into_inner());
                 continue;
             }
@@ -115,7 +117,12 @@ where
     pool().submit(Box::new(move || {
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(JoinError::Panicked);
-        done.complete(result);
+        // Completing may drop the result (no handle left) or run a waker:
+        // user code, which must not take the pool thread down.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            done.complete(result);
+            drop(done);
+        }));
     }));
     BlockingHandle { inner }
 }

@@ -7,7 +7,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::panic::Location;
 use std::ptr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -102,6 +102,16 @@ pub(crate) fn current_task() -> Option<&'static Task> {
     // SAFETY: CURRENT_TASK is set by `Core::run_task` while it holds an
     // `Rc` of that task, and cleared before the `Rc` is released.
     unsafe { task.as_ref() }
+}
+
+/// Restores the running-task pointer when a task switches out, also if a
+/// panic escapes it, so the pointer never outlives the task.
+struct CurrentTask(*const Task);
+
+impl Drop for CurrentTask {
+    fn drop(&mut self) {
+        CURRENT_TASK.with(|c| c.set(self.0));
+    }
 }
 
 /// Clears the thread's runtime pointer when `run` ends, even by a panic.
@@ -207,7 +217,7 @@ impl Core {
                 } else {
                     run_catching(body)
                 };
-                join.complete(result);
+                finish(join, result);
             }
         });
         if result.is_err() {
@@ -240,7 +250,7 @@ impl Core {
                     ..frame
                 };
                 frame::set_current(&frame);
-                join.complete(run_catching(body));
+                finish(join, run_catching(body));
             }
         };
         // SAFETY: forwarded from this function's contract.
@@ -307,7 +317,9 @@ impl Core {
             key,
             id,
             shared: self.shared.clone(),
-            cancel: Default::default(),
+            // A task spawned while `run` shuts down (by a cancelled task's
+            // destructor, say) is cancelled from birth, so shutdown ends.
+            cancel: AtomicBool::new(self.shutting_down.get()),
         });
         let join = Arc::new(JoinInner::new());
         let body = make_body(join.clone(), handle.clone());
@@ -383,7 +395,7 @@ impl Core {
             return; // A stale queue entry.
         }
         task.state.set(TaskState::Running);
-        let previous = CURRENT_TASK.with(|c| c.replace(Rc::as_ptr(&task)));
+        let _current = CurrentTask(CURRENT_TASK.with(|c| c.replace(Rc::as_ptr(&task))));
         let result = {
             let _restore = frame::Restore(frame::current());
             let mut coroutine = task.coroutine.borrow_mut();
@@ -392,7 +404,7 @@ impl Core {
                 .expect("a scheduled task has a coroutine");
             coroutine.resume(())
         };
-        CURRENT_TASK.with(|c| c.set(previous));
+        drop(_current);
         match result {
             CoroutineResult::Yield(()) => {
                 // The task set its own state (parked or rescheduled) before
@@ -554,6 +566,18 @@ impl Drop for Core {
             task.coroutine.borrow_mut().take();
         }
     }
+}
+
+/// Hands a task's result to its join handle, on the task's own stack while
+/// its frame is still current. If nobody holds the handle any more, this
+/// drops the result here, which runs user code: a panic from that drop (or
+/// from a waker) must not escape the task, so it is caught and reported by
+/// the panic hook only.
+fn finish<T>(join: Arc<JoinInner<T>>, result: Result<T, JoinError>) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        join.complete(result);
+        drop(join);
+    }));
 }
 
 /// Runs a task body, turning a panic into its `JoinError`.

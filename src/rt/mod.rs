@@ -93,7 +93,10 @@ use crate::stack::{self, StackError};
 /// A runtime, configured by [`Runtime::builder`]. [`run`] is the shortcut
 /// for a default one.
 pub struct Runtime {
-    reactor: Reactor,
+    /// The reactor made by `build`, for the first `run`; a `run` that finds
+    /// it taken (another thread runs this runtime now) makes its own, so
+    /// two schedulers never share a poller.
+    reactor: std::sync::Mutex<Option<Reactor>>,
     stack_size: usize,
 }
 
@@ -126,7 +129,7 @@ impl Builder {
     /// When the poller cannot be created (out of file descriptors).
     pub fn build(self) -> io::Result<Runtime> {
         Ok(Runtime {
-            reactor: Reactor::new()?,
+            reactor: std::sync::Mutex::new(Some(Reactor::new()?)),
             stack_size: self.stack_size,
         })
     }
@@ -148,7 +151,28 @@ impl Runtime {
     /// running on this thread, or if the main task's stack cannot be
     /// mapped.
     pub fn run<T>(&self, main: impl FnOnce() -> T) -> T {
-        let shared = Arc::new(Shared::new(self.reactor.clone()));
+        let stored = self
+            .reactor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let reactor = match stored {
+            Some(reactor) => reactor,
+            None => Reactor::new()
+                .unwrap_or_else(|e| panic!("corio::run: cannot create a reactor: {e}")),
+        };
+        // Give the reactor back for the next `run`, also after a panic.
+        struct GiveBack<'a>(&'a std::sync::Mutex<Option<Reactor>>, Option<Reactor>);
+        impl Drop for GiveBack<'_> {
+            fn drop(&mut self) {
+                let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+                if slot.is_none() {
+                    *slot = self.1.take();
+                }
+            }
+        }
+        let _give_back = GiveBack(&self.reactor, Some(reactor.clone()));
+        let shared = Arc::new(Shared::new(reactor));
         let core = Core::new(shared, self.stack_size);
         let _entered = core.enter();
         // SAFETY: the main task is run to completion by `run_until` below;

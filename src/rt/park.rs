@@ -31,7 +31,7 @@ pub(crate) fn park(reason: WaitReason) {
     if std::thread::panicking() {
         // Switching away mid-unwind would leave the thread's panic count
         // raised for whatever runs next; wait on this stack instead.
-        return park_while_unwinding(core, task);
+        return park_while_unwinding(core, task, reason);
     }
     // A task cancelled (or timed out) while it ran must not wait for a
     // wake-up that already happened.
@@ -47,7 +47,27 @@ pub(crate) fn park(reason: WaitReason) {
 
 /// Waits for this task's waker without switching to other tasks: the
 /// reactor and timers run, and wake-ups of other tasks queue up for later.
-fn park_while_unwinding(core: &Core, task: &Task) {
+fn park_while_unwinding(core: &Core, task: &Task, reason: WaitReason) {
+    if task.notified.replace(false) {
+        return;
+    }
+    if !matches!(
+        reason,
+        WaitReason::Sleep(_)
+            | WaitReason::Readable(_)
+            | WaitReason::Writable(_)
+            | WaitReason::Process(_)
+            | WaitReason::Blocking
+    ) {
+        // What it waits for may need another task of this runtime, and none
+        // runs until this one has unwound.
+        eprintln!(
+            "corio: task {} ({}) waits on {reason} while it unwinds; other tasks do not \
+             run until it has unwound, so this wait may never end",
+            task.handle.id,
+            task.name.as_deref().unwrap_or("unnamed"),
+        );
+    }
     while !task.notified.replace(false) {
         core.poll_once_for(task);
     }
@@ -211,7 +231,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 
 pub(crate) fn block_on_as<F: Future>(future: F, reason: WaitReason) -> F::Output {
     let mut future = pin!(future);
-    match current_task() {
+    match current_core().and(current_task()) {
         Some(task) => {
             let waker = Waker::from(task.handle.clone());
             let mut cx = Context::from_waker(&waker);

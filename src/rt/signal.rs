@@ -49,10 +49,39 @@ extern "C" fn on_dump_signal(_: libc::c_int) {
     let fd = WAKE_FD.load(Ordering::Relaxed);
     if fd >= 0 {
         let byte = 1u8;
-        // SAFETY: write(2) is async-signal-safe; `byte` is valid for one
-        // byte. A full pipe just drops the byte: a wake-up is pending.
-        unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+        // SAFETY: errno is thread-local and valid to read and write; we
+        // restore it so the interrupted code never sees our write's errno.
+        // write(2) is async-signal-safe and `byte` is valid for one byte; a
+        // full pipe just drops the byte, a wake-up being pending anyway.
+        unsafe {
+            let errno = errno_location();
+            let saved = *errno;
+            libc::write(fd, (&byte as *const u8).cast(), 1);
+            *errno = saved;
+        }
     }
+}
+
+/// This thread's `errno`.
+///
+/// # Safety
+///
+/// None beyond the libc call's: it has no preconditions.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+unsafe fn errno_location() -> *mut libc::c_int {
+    // SAFETY: no preconditions; returns this thread's errno.
+    unsafe { libc::__errno_location() }
+}
+
+/// This thread's `errno`.
+///
+/// # Safety
+///
+/// None beyond the libc call's: it has no preconditions.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+unsafe fn errno_location() -> *mut libc::c_int {
+    // SAFETY: no preconditions; returns this thread's errno.
+    unsafe { libc::__error() }
 }
 
 /// Prints the runtime dump of every running corio runtime to standard
@@ -65,6 +94,13 @@ extern "C" fn on_dump_signal(_: libc::c_int) {
 /// When the watcher's pipe or thread cannot be created, or the handler
 /// cannot be installed (an invalid signal number).
 pub fn dump_on_signal(signal: libc::c_int) -> std::io::Result<()> {
+    if signal == libc::SIGSEGV || signal == libc::SIGBUS {
+        // Those report coroutine stack overflows.
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "SIGSEGV and SIGBUS are reserved for stack overflow reports",
+        ));
+    }
     static WATCHER: OnceLock<std::io::Result<()>> = OnceLock::new();
     let started = WATCHER.get_or_init(start_watcher);
     if let Err(e) = started {
