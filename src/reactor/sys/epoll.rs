@@ -136,17 +136,21 @@ impl Poller {
 
     /// Resets the eventfd after `wait` saw it readable.
     fn drain_notification(&self) {
-        // Clear the flag first, then read. A `notify` that comes after the
-        // clear writes the eventfd again: if its write lands before our read,
-        // the read consumes it, but this `wait` is returning anyway, so the
-        // caller looks at its run queue after the notifier filled it; if it
-        // lands after, the next `wait` returns at once. The swap's Acquire
-        // pairs with the Release in `notify`.
-        self.notified.swap(false, Ordering::AcqRel);
+        // Read first, then clear the flag. Clearing first would lose a
+        // wake-up: a `notify` between the clear and the read sets the flag
+        // and writes, our read swallows the write, and the flag stays set
+        // with an empty eventfd, so every later `notify` skips its write
+        // and a `wait` without timeout sleeps for ever. In this order, a
+        // `notify` before the clear finds the flag set and skips its write,
+        // but it pushed its work before notifying, and the caller looks for
+        // work after `wait` returns; a `notify` after the clear writes, and
+        // the next `wait` returns at once. The swap's Acquire pairs with the
+        // Release in `notify`.
         let mut counter = [0u8; 8];
         // Non-blocking: `WouldBlock` only if a concurrent `wait` on another
         // thread drained it first, which is just as good.
         let _ = (&self.eventfd).read(&mut counter);
+        self.notified.swap(false, Ordering::AcqRel);
     }
 
     /// Makes a concurrent or the next `wait` return. Any thread.
