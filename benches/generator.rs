@@ -29,7 +29,7 @@ use corio::gen::{Generator, GeneratorState};
 use corio::stack::DEFAULT_STACK_SIZE;
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
-use criterion::{criterion_main, Criterion};
+use criterion::Criterion;
 
 /// The value every benchmark sends in.
 const INPUT: u64 = 41;
@@ -215,9 +215,69 @@ fn create_finish(c: &mut Criterion) {
     group.finish();
 }
 
+/// `GEN_INTERLEAVED=<rounds>`: instead of criterion, time 1M round trips
+/// of corio and of raw corosensei in turn, `rounds` times, and print the
+/// median of each and their ratio. Both share every drift of this machine,
+/// so the ratio holds when criterion's absolute figures move between runs.
+fn interleaved(rounds: usize) {
+    const N: u64 = 1_000_000;
+    let mut gen = Generator::<u64, u64, u64>::new(|co, mut x| loop {
+        x = co.yield_(x + 1)?;
+    });
+    corio_yielded(gen.send(0));
+    let mut co = Coroutine::with_stack(
+        DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"),
+        |yielder: &Yielder<u64, u64>, mut x: u64| -> u64 {
+            loop {
+                x = yielder.suspend(x + 1);
+            }
+        },
+    );
+    co.resume(0);
+    let mut corio = Vec::new();
+    let mut raw = Vec::new();
+    for _ in 0..rounds {
+        let start = std::time::Instant::now();
+        for _ in 0..N {
+            black_box(corio_yielded(gen.send(black_box(INPUT))));
+        }
+        corio.push(start.elapsed().as_secs_f64() * 1e9 / N as f64);
+        let start = std::time::Instant::now();
+        for _ in 0..N {
+            black_box(match co.resume(black_box(INPUT)) {
+                CoroutineResult::Yield(y) => y,
+                CoroutineResult::Return(_) => unreachable!("the benchmark body yields"),
+            });
+        }
+        raw.push(start.elapsed().as_secs_f64() * 1e9 / N as f64);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (c, r) = (median(&mut corio), median(&mut raw));
+    println!(
+        "send_round_trip, {rounds} interleaved rounds of {N}: corio {c:.2} ns, corosensei {r:.2} ns, ratio {:.3}",
+        c / r
+    );
+}
+
 // `criterion_group!` defines an undocumented `pub fn benches`.
 #[allow(missing_docs)]
 mod group {
     criterion::criterion_group!(benches, super::send_round_trip, super::create_finish);
 }
-criterion_main!(group::benches);
+
+fn main() {
+    if let Some(rounds) = std::env::var("GEN_INTERLEAVED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        interleaved(rounds);
+        return;
+    }
+    group::benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}

@@ -185,6 +185,12 @@ fn bench(c: &mut Criterion) {
         "stackless and closures disagree"
     );
 
+    if let Ok(name) = std::env::var("PIPELINE_ONLY") {
+        // For profilers (`perf stat`, callgrind): run one variant only.
+        only(&doc, &name);
+        return;
+    }
+
     interleaved(&doc);
 
     let mut group = c.benchmark_group("bus_pipeline");
@@ -201,13 +207,9 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// Runs the variants in turn, one pass each per round, and prints the
-/// median throughput of each and its ratio to the closure floor. This
-/// machine drifts between a fast and a slow phase; interleaving makes the
-/// drift hit every variant alike, so the ratios hold even when the absolute
-/// figures move.
-fn interleaved(doc: &str) {
-    type Run = for<'d> fn(&'d str) -> usize;
+type Run = for<'d> fn(&'d str) -> usize;
+
+fn variants() -> Vec<(&'static str, Run)> {
     #[allow(unused_mut)] // pushed to with the `nightly` feature
     let mut variants: Vec<(&str, Run)> = vec![
         ("parse_only", run_parse_only),
@@ -217,6 +219,35 @@ fn interleaved(doc: &str) {
     ];
     #[cfg(feature = "nightly")]
     variants.push(("stackless", stackless::run));
+    variants
+}
+
+/// Runs variant `name` `PIPELINE_ROUNDS` times (default 20) and nothing
+/// else: `PIPELINE_ONLY=corio perf stat target/release/deps/pipeline-* --bench`.
+fn only(doc: &str, name: &str) {
+    let rounds: usize = std::env::var("PIPELINE_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let (_, run) = variants()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("PIPELINE_ONLY: no variant {name:?}"));
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        black_box(run(black_box(doc)));
+    }
+    let t = start.elapsed().as_secs_f64() / rounds as f64;
+    println!("{name}: {rounds} rounds, {:.2} ms per pass", t * 1e3);
+}
+
+/// Runs the variants in turn, one pass each per round, and prints the
+/// median throughput of each and its ratio to the closure floor. This
+/// machine drifts between a fast and a slow phase; interleaving makes the
+/// drift hit every variant alike, so the ratios hold even when the absolute
+/// figures move.
+fn interleaved(doc: &str) {
+    let variants = variants();
     let rounds = std::env::var("PIPELINE_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -2,6 +2,8 @@
 //! threads, in one run:
 //! - `spawn_join`: spawn a task that returns a number and join it, from
 //!   inside a running task;
+//! - `channel_ping_pong`: a round trip over two channels between two tasks,
+//!   bounded (capacity 1) and unbounded;
 //! - `timers_10k`: 10,000 tasks each sleeping 1 ms at once, all joined.
 //!
 //! ```text
@@ -57,6 +59,94 @@ fn spawn_join(c: &mut Criterion) {
     group.finish();
 }
 
+/// One round trip: the main task sends a number to an echo task over one
+/// channel and receives it back over another.
+fn ping_pong(c: &mut Criterion) {
+    let mut group = c.benchmark_group("channel_ping_pong");
+    for (label, cap) in [("bounded_1", Some(1)), ("unbounded", None)] {
+        group.bench_function(format!("corio_{label}"), |b| {
+            b.iter_custom(|iters| {
+                corio::run(|| {
+                    let ((ping_tx, ping_rx), (pong_tx, pong_rx)) = match cap {
+                        Some(n) => (
+                            corio::sync::channel::bounded::<u64>(n),
+                            corio::sync::channel::bounded::<u64>(n),
+                        ),
+                        None => (
+                            corio::sync::channel::unbounded::<u64>(),
+                            corio::sync::channel::unbounded::<u64>(),
+                        ),
+                    };
+                    let echo = corio::spawn(move || {
+                        for v in &ping_rx {
+                            if pong_tx.send(v + 1).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    let start = Instant::now();
+                    for i in 0..iters {
+                        ping_tx.send(i).unwrap();
+                        black_box(pong_rx.recv().unwrap());
+                    }
+                    let elapsed = start.elapsed();
+                    drop(ping_tx);
+                    echo.join().unwrap();
+                    elapsed
+                })
+            })
+        });
+        let rt = tokio_rt();
+        group.bench_function(format!("tokio_current_thread_{label}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start;
+                    if let Some(n) = cap {
+                        let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel::<u64>(n);
+                        let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel::<u64>(n);
+                        let echo = tokio::spawn(async move {
+                            while let Some(v) = ping_rx.recv().await {
+                                if pong_tx.send(v + 1).await.is_err() {
+                                    break;
+                                }
+                            }
+                        });
+                        start = Instant::now();
+                        for i in 0..iters {
+                            ping_tx.send(i).await.unwrap();
+                            black_box(pong_rx.recv().await.unwrap());
+                        }
+                        let elapsed = start.elapsed();
+                        drop(ping_tx);
+                        echo.await.unwrap();
+                        elapsed
+                    } else {
+                        let (ping_tx, mut ping_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+                        let (pong_tx, mut pong_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+                        let echo = tokio::spawn(async move {
+                            while let Some(v) = ping_rx.recv().await {
+                                if pong_tx.send(v + 1).is_err() {
+                                    break;
+                                }
+                            }
+                        });
+                        start = Instant::now();
+                        for i in 0..iters {
+                            ping_tx.send(i).unwrap();
+                            black_box(pong_rx.recv().await.unwrap());
+                        }
+                        let elapsed = start.elapsed();
+                        drop(ping_tx);
+                        echo.await.unwrap();
+                        elapsed
+                    }
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
 const TIMERS: usize = 10_000;
 
 fn timers(c: &mut Criterion) {
@@ -96,6 +186,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = spawn_join, timers
+    targets = spawn_join, ping_pong, timers
 }
 criterion_main!(benches);

@@ -40,6 +40,11 @@ thread_local! {
     static CURRENT: Cell<*const Frame> = const { Cell::new(ptr::null()) };
 }
 
+/// The current frame while a generator body suspends to park: null, which
+/// a running body never has (its frame is on its stack), and which the
+/// stack overflow handler reads as "no coroutine". See `gen::Out`.
+pub(crate) const PARKED: *const Frame = ptr::null();
+
 /// The frame of the innermost running coroutine, or null on a thread's own
 /// stack.
 #[inline]

@@ -84,6 +84,7 @@ mod nightly;
 use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
@@ -112,18 +113,32 @@ enum Resume<I, E> {
     Unpark,
 }
 
-/// What a body hands out when it suspends.
-enum Out<Y> {
-    /// A value for the caller of `send`.
-    Value(Y),
-    /// The body waits for the runtime (I/O, a timer, a lock...): the caller
-    /// must park its own task and then resume the body with `Unpark`.
-    Park,
-}
+/// What a body hands out when it suspends: a bare `Y`, so that a small
+/// value travels in a register, not through memory.
+///
+/// A park is told apart out of band: the body suspends with no value
+/// (zeroed bytes) after setting the thread's current frame to null
+/// ([`frame::PARKED`]), which a normal yield never does (`yield_` suspends
+/// only while its own, non-null frame is current). `resume_inner` reads the
+/// current frame back anyway, to restore the caller's, so telling the two
+/// apart costs one compare. The value is read only when the frame was not
+/// null, i.e. when `yield_` put a real `Y` there.
+type Out<Y> = MaybeUninit<Y>;
 
 type Outcome<R, E> = Result<R, Interrupt<E>>;
 type Inner<I, Y, R, E> = Coroutine<Resume<I, E>, Out<Y>, Outcome<R, E>, PooledStack>;
 type GenYielder<I, Y, E> = Yielder<Resume<I, E>, Out<Y>>;
+
+/// How a resumed body suspended.
+enum Suspended<Y, R, E> {
+    /// It yielded this value.
+    Value(Y),
+    /// It parked (`Out::Park` of the protocol): the caller must park its own
+    /// task, then resume the body with `Resume::Unpark`.
+    Park,
+    /// It returned (or raised).
+    Return(Outcome<R, E>),
+}
 
 /// Where a generator stands; derived from its coroutine, never stored, so
 /// `send` has nothing to keep up to date.
@@ -462,9 +477,9 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
             return Err(Error::Finished);
         };
         let result = match resume_inner(inner, input) {
-            CoroutineResult::Yield(Out::Value(y)) => CoroutineResult::Yield(y),
-            CoroutineResult::Yield(Out::Park) => park_until_settled(inner),
-            CoroutineResult::Return(outcome) => CoroutineResult::Return(outcome),
+            Suspended::Value(y) => CoroutineResult::Yield(y),
+            Suspended::Park => park_until_settled(inner),
+            Suspended::Return(outcome) => CoroutineResult::Return(outcome),
         };
         match result {
             CoroutineResult::Yield(y) => Ok(GeneratorState::Yielded(y)),
@@ -484,13 +499,26 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
 }
 
 /// Resumes the coroutine; the caller's frame is current again afterwards.
-#[inline]
+#[inline(always)]
 fn resume_inner<I, Y, R, E>(
     inner: &mut Inner<I, Y, R, E>,
     input: Resume<I, E>,
-) -> CoroutineResult<Out<Y>, Outcome<R, E>> {
-    let _restore = frame::Restore(frame::current());
-    inner.resume(input)
+) -> Suspended<Y, R, E> {
+    // The guard restores the caller's frame if a panic unwinds out of the
+    // body; on the normal path it is restored below, after the park check.
+    let restore = frame::Restore(frame::current());
+    let result = inner.resume(input);
+    let parked = frame::current() == frame::PARKED;
+    drop(restore);
+    match result {
+        CoroutineResult::Yield(_) if parked => Suspended::Park,
+        // SAFETY: the body suspended with a value: only `park_body` sets the
+        // current frame to `PARKED` before suspending, and only `yield_`
+        // suspends otherwise, with `MaybeUninit::new(value)` and its own
+        // non-null frame current (it checks that just before).
+        CoroutineResult::Yield(y) => Suspended::Value(unsafe { y.assume_init() }),
+        CoroutineResult::Return(outcome) => Suspended::Return(outcome),
+    }
 }
 
 /// The body waits for the runtime: park our own caller (up to the task),
@@ -503,9 +531,9 @@ fn park_until_settled<I, Y, R, E>(
     loop {
         frame::suspend_current();
         match resume_inner(inner, Resume::Unpark) {
-            CoroutineResult::Yield(Out::Park) => {}
-            CoroutineResult::Yield(Out::Value(y)) => return CoroutineResult::Yield(y),
-            CoroutineResult::Return(outcome) => return CoroutineResult::Return(outcome),
+            Suspended::Park => {}
+            Suspended::Value(y) => return CoroutineResult::Yield(y),
+            Suspended::Return(outcome) => return CoroutineResult::Return(outcome),
         }
     }
 }
@@ -640,7 +668,7 @@ impl<I, Y, E> Co<I, Y, E> {
             // from inside the body. The check above ensures we are running
             // on this generator's stack, the only place where suspending it
             // is valid.
-            unsafe { &*self.yielder }.suspend(Out::Value(value))
+            unsafe { &*self.yielder }.suspend(MaybeUninit::new(value))
         };
         match resumed {
             Resume::Send(input) => Ok(input),
@@ -718,7 +746,12 @@ unsafe fn park_body<I, Y, E>(ctx: *const ()) {
     let frame = frame::current();
     let resumed = {
         let _running = frame::Restore(frame);
-        yielder.suspend(Out::Park)
+        // Marks this suspend as a park for `resume_inner`, which reads the
+        // current frame right after the switch and restores its own.
+        frame::set_current(frame::PARKED);
+        // Zeroed, not uninitialised: corosensei moves the value through an
+        // integer register when it fits, and `resume_inner` never reads it.
+        yielder.suspend(MaybeUninit::zeroed())
     };
     debug_assert!(matches!(resumed, Resume::Unpark));
 }

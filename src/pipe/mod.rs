@@ -98,7 +98,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::gen::{Builder, Co, Generator, GeneratorState, Interrupt};
+use crate::gen::{self, Builder, Co, Generator, GeneratorState, Interrupt};
 use crate::stack::StackError;
 
 pub use error::{Error, FileError, StageError};
@@ -250,17 +250,27 @@ impl<T> Sink<T> for Vec<T> {
 /// Dropping a consumer hands over the queued items, then closes it (see
 /// [`Generator`]'s `Drop`).
 pub struct Consumer<'a, T> {
-    gen: Generator<'a, VecDeque<T>, VecDeque<T>, (), Error>,
-    /// Items sent and not yet handed to the body.
+    gen: Generator<'a, Packet<T>, Option<VecDeque<T>>, (), Error>,
+    /// Items sent and not yet handed to the body (only with batches).
     queue: VecDeque<T>,
     batch: usize,
     /// An error the body raised before its first `recv`.
     start_error: Option<Error>,
 }
 
+/// What a consumer's body is resumed with: one item (every `send` without
+/// batches: the item goes straight to the pending `recv`, with no queue in
+/// between), or a batch of queued items.
+enum Packet<T> {
+    One(T),
+    Batch(VecDeque<T>),
+}
+
 /// What a [`Consumer`]'s body receives items from.
 pub struct Inbox<'c, T> {
-    co: &'c Co<VecDeque<T>, VecDeque<T>, Error>,
+    co: &'c Co<Packet<T>, Option<VecDeque<T>>, Error>,
+    /// The rest of the last batch; its buffer goes back to the consumer
+    /// once it is empty, so batches allocate nothing.
     items: VecDeque<T>,
 }
 
@@ -274,14 +284,37 @@ impl<T> Inbox<'_, T> {
     /// `Err(Interrupt::Closed)` when the consumer is closed, and
     /// `Err(Interrupt::Thrown(e))` when `e` is thrown into it; both come
     /// after every item sent before them.
-    #[inline]
+    #[inline(always)]
     pub fn recv(&mut self) -> Result<T, Interrupt<Error>> {
+        if let Some(item) = self.items.pop_front() {
+            return Ok(item);
+        }
+        // Without batches, `items` never had a buffer: nothing to hand back.
+        let spent = if self.items.capacity() == 0 {
+            None
+        } else {
+            Some(std::mem::take(&mut self.items))
+        };
+        match self.co.yield_(spent)? {
+            Packet::One(item) => Ok(item),
+            Packet::Batch(items) => self.recv_batch(items),
+        }
+    }
+
+    /// `recv` resumed with a batch: take its first item, keep the rest.
+    #[inline(never)]
+    fn recv_batch(&mut self, mut items: VecDeque<T>) -> Result<T, Interrupt<Error>> {
         loop {
-            if let Some(item) = self.items.pop_front() {
+            if let Some(item) = items.pop_front() {
+                self.items = items;
                 return Ok(item);
             }
-            let empty = std::mem::take(&mut self.items);
-            self.items = self.co.yield_(empty)?;
+            // An empty batch (never sent, but harmless): wait for the next.
+            let spent = (items.capacity() != 0).then_some(items);
+            items = match self.co.yield_(spent)? {
+                Packet::One(item) => return Ok(item),
+                Packet::Batch(items) => items,
+            };
         }
     }
 
@@ -320,7 +353,11 @@ impl<'a, T> Consumer<'a, T> {
         F: FnOnce(&mut Inbox<'_, T>) -> StageResult + 'a,
     {
         let gen = builder.build(move |co, first| {
-            let mut inbox = Inbox { co, items: first };
+            let items = match first {
+                Packet::Batch(items) => items,
+                Packet::One(_) => unreachable!("a consumer is primed with an empty batch"),
+            };
+            let mut inbox = Inbox { co, items };
             body(&mut inbox)
         })?;
         let mut consumer = Consumer {
@@ -330,8 +367,8 @@ impl<'a, T> Consumer<'a, T> {
             start_error: None,
         };
         // Prime: run the body to its first `recv`.
-        match consumer.gen.send(VecDeque::new()) {
-            Ok(GeneratorState::Yielded(empty)) => consumer.queue = empty,
+        match consumer.gen.send(Packet::Batch(VecDeque::new())) {
+            Ok(GeneratorState::Yielded(spent)) => consumer.queue = spent.unwrap_or_default(),
             Ok(GeneratorState::Complete(())) => {}
             Err(e) => consumer.start_error = Some(e.into()),
         }
@@ -343,7 +380,9 @@ impl<'a, T> Consumer<'a, T> {
     /// `send`.
     pub fn with_batch(mut self, n: usize) -> Self {
         self.batch = n.max(1);
-        self.queue.reserve(self.batch);
+        if self.batch > 1 {
+            self.queue.reserve(self.batch);
+        }
         self
     }
 
@@ -357,31 +396,54 @@ impl<'a, T> Consumer<'a, T> {
             return Ok(());
         }
         let items = std::mem::take(&mut self.queue);
-        match self.gen.send(items) {
-            Ok(GeneratorState::Yielded(empty)) => {
-                self.queue = empty;
+        match self.gen.send(Packet::Batch(items)) {
+            Ok(GeneratorState::Yielded(spent)) => {
+                if let Some(spent) = spent {
+                    self.queue = spent;
+                }
                 Ok(())
             }
             Ok(GeneratorState::Complete(())) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
-}
 
-impl<T> Sink<T> for Consumer<'_, T> {
+    /// `send` to a consumer whose generator has finished.
+    #[cold]
+    #[inline(never)]
+    fn finished_error(&mut self) -> Error {
+        self.start_error
+            .take()
+            .unwrap_or_else(|| Error::new(StageError::Finished))
+    }
+
+    /// `send` with batches, or with items still queued from them: a
+    /// push, and a switch once per batch.
     #[inline]
-    fn send(&mut self, item: T) -> Result<(), Error> {
+    fn send_queued(&mut self, item: T) -> Result<(), Error> {
         if self.gen.is_finished() {
-            return Err(self
-                .start_error
-                .take()
-                .unwrap_or_else(|| Error::new(StageError::Finished)));
+            return Err(self.finished_error());
         }
         self.queue.push_back(item);
         if self.queue.len() >= self.batch {
             self.flush()
         } else {
             Ok(())
+        }
+    }
+}
+
+impl<T> Sink<T> for Consumer<'_, T> {
+    #[inline(always)]
+    fn send(&mut self, item: T) -> Result<(), Error> {
+        if self.batch > 1 || !self.queue.is_empty() {
+            return self.send_queued(item);
+        }
+        // One item, one switch: straight into the pending `recv`.
+        match self.gen.send(Packet::One(item)) {
+            Ok(GeneratorState::Yielded(_)) | Ok(GeneratorState::Complete(())) => Ok(()),
+            Err(gen::Error::Finished | gen::Error::Panicked) => Err(self.finished_error()),
+            Err(e) => Err(e.into()),
         }
     }
 
