@@ -2,8 +2,9 @@
 //! output, and their errors for bad input.
 //!
 //! The examples are the binaries that `cargo test` builds next to this test
-//! (`target/<profile>/examples/NAME`); if one is missing (for instance with
-//! `cargo test --test pipe_examples`), it is run with `cargo run --example`.
+//! (see `tests/common`).
+
+mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -15,30 +16,7 @@ use corio::pipe::xml::{self, Event, Text};
 use corio::pipe::{self, bus::Bus};
 
 fn example(name: &str) -> Command {
-    let exe = std::env::current_exe().expect("test binary path");
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    // target/<profile>/deps/pipe_examples-HASH -> target/<profile>/examples/NAME
-    let built: Option<PathBuf> = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join("examples").join(name));
-    match built {
-        // Built by this `cargo test` run (not older than this test binary).
-        Some(path) if path.is_file() && modified(&path) >= modified(&exe) => Command::new(path),
-        _ => {
-            let mut cmd = Command::new(env!("CARGO"));
-            cmd.args(["run", "--quiet", "--example", name]);
-            let mut features = Vec::new();
-            if cfg!(feature = "nightly") {
-                features.push("nightly");
-            }
-            if !features.is_empty() {
-                cmd.arg("--features").arg(features.join(","));
-            }
-            cmd.arg("--");
-            cmd
-        }
-    }
+    Command::new(common::example_path(name))
 }
 
 fn run(name: &str, args: &[&Path]) -> Output {

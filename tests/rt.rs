@@ -625,7 +625,14 @@ fn one_runtime_run_on_two_threads_at_once_does_not_share_its_poller() {
 #[test]
 fn the_blocking_pool_survives_results_whose_drop_panics() {
     for _ in 0..(corio::task::MAX_BLOCKING_THREADS + 6) {
-        drop(corio::task::spawn_blocking(|| Bomb));
+        // The job finishes only after its handle is gone, so the pool
+        // thread drops the result (and its panic happens there).
+        let (handle_gone, wait_for_it) = std::sync::mpsc::channel::<()>();
+        drop(corio::task::spawn_blocking(move || {
+            let _ = wait_for_it.recv();
+            Bomb
+        }));
+        drop(handle_gone);
     }
     assert_eq!(corio::task::spawn_blocking(|| 42).join().unwrap(), 42);
 }
