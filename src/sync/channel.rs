@@ -44,7 +44,7 @@
 //! back: it goes to the next blocked receiver or to the front of the
 //! buffer (even past the capacity), so nothing is lost.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -52,6 +52,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use super::id_map::{IdMap, IdSet};
 use super::waiters::{lock, WaitList, Wakers};
 use crate::rt::{block_on_as, WaitReason};
 
@@ -237,12 +238,12 @@ pub(crate) struct State<T> {
     buf: VecDeque<T>,
     /// `usize::MAX` for an unbounded channel.
     cap: usize,
-    recv_waiters: BTreeMap<u64, RecvEntry>,
-    send_waiters: BTreeMap<u64, SendEntry<T>>,
+    recv_waiters: IdMap<RecvEntry>,
+    send_waiters: IdMap<SendEntry<T>>,
     /// Messages handed to blocked receivers that have not picked them up.
-    delivered: HashMap<u64, T>,
+    delivered: IdMap<T>,
     /// Blocked senders whose message was taken.
-    sent: HashSet<u64>,
+    sent: IdSet,
     next_id: u64,
     senders: usize,
     receivers: usize,
@@ -373,10 +374,10 @@ impl<T> Chan<T> {
             state: Mutex::new(State {
                 buf: VecDeque::new(),
                 cap,
-                recv_waiters: BTreeMap::new(),
-                send_waiters: BTreeMap::new(),
-                delivered: HashMap::new(),
-                sent: HashSet::new(),
+                recv_waiters: IdMap::new(),
+                send_waiters: IdMap::new(),
+                delivered: IdMap::new(),
+                sent: IdSet::new(),
                 next_id: 0,
                 senders,
                 receivers,

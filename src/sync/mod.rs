@@ -50,6 +50,7 @@
 
 pub mod channel;
 mod event;
+mod id_map;
 mod mutex;
 mod queue;
 pub mod select;

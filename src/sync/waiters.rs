@@ -8,8 +8,7 @@
 //! is released ([`Wakers`]), so a waker never runs under a sync type's
 //! lock.
 
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashSet};
+use super::id_map::{IdMap, IdSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -57,7 +56,7 @@ impl Wakers {
 #[derive(Default)]
 pub(crate) struct WaitList {
     next_id: u64,
-    waiting: BTreeMap<u64, Waker>,
+    waiting: IdMap<Waker>,
 }
 
 impl WaitList {
@@ -72,14 +71,11 @@ impl WaitList {
             self.next_id += 1;
             self.next_id
         });
-        match self.waiting.entry(id) {
-            Entry::Occupied(mut e) => {
-                if !e.get().will_wake(waker) {
-                    e.insert(waker.clone());
-                }
-            }
-            Entry::Vacant(e) => {
-                e.insert(waker.clone());
+        match self.waiting.get_mut(&id) {
+            Some(w) if w.will_wake(waker) => {}
+            Some(w) => *w = waker.clone(),
+            None => {
+                self.waiting.insert(id, waker.clone());
             }
         }
     }
@@ -96,7 +92,7 @@ impl WaitList {
 
     /// Removes every waiter into `wakers`.
     pub(crate) fn take_all(&mut self, wakers: &mut Wakers) {
-        for (_, w) in std::mem::take(&mut self.waiting) {
+        for (_, w) in self.waiting.drain() {
             wakers.push(w);
         }
     }
@@ -117,7 +113,7 @@ struct PermitState {
     available: usize,
     waiters: WaitList,
     /// Waiters that were handed a permit and have not yet picked it up.
-    granted: HashSet<u64>,
+    granted: IdSet,
 }
 
 impl Permits {
@@ -126,7 +122,7 @@ impl Permits {
             state: Mutex::new(PermitState {
                 available,
                 waiters: WaitList::new(),
-                granted: HashSet::new(),
+                granted: IdSet::new(),
             }),
         }
     }
