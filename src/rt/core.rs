@@ -9,6 +9,7 @@ use std::ptr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -335,6 +336,7 @@ impl Core {
         // is driven to completion or dropped before the body's borrows end.
         let coroutine: TaskCoroutine = unsafe { Coroutine::with_stack_unchecked(stack, entry) };
         let task = Rc::new(Task {
+            waker: Waker::from(handle.clone()),
             handle: handle.clone(),
             name,
             spawned_at,

@@ -233,8 +233,7 @@ pub(crate) fn block_on_as<F: Future>(future: F, reason: WaitReason) -> F::Output
     let mut future = pin!(future);
     match current_core().and(current_task()) {
         Some(task) => {
-            let waker = Waker::from(task.handle.clone());
-            let mut cx = Context::from_waker(&waker);
+            let mut cx = Context::from_waker(&task.waker);
             loop {
                 if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
                     return value;

@@ -77,6 +77,9 @@ pub(crate) type TaskCoroutine = Coroutine<(), (), (), PooledStack>;
 /// A task as its runtime's thread sees it.
 pub(crate) struct Task {
     pub(crate) handle: Arc<TaskHandle>,
+    /// A waker for `handle`, made once, so a wait lends it instead of
+    /// cloning an `Arc` each time.
+    pub(crate) waker: Waker,
     pub(crate) name: Option<Box<str>>,
     pub(crate) spawned_at: &'static Location<'static>,
     pub(crate) state: Cell<TaskState>,
@@ -164,6 +167,9 @@ struct JoinSlot<T> {
 /// Where a task leaves its result for its `JoinHandle`.
 pub(crate) struct JoinInner<T> {
     slot: Mutex<JoinSlot<T>>,
+    /// Mirrors `slot.done`, for the scheduler's check after every task
+    /// switch (is the main task done?) without taking the lock.
+    finished: AtomicBool,
 }
 
 impl<T> JoinInner<T> {
@@ -174,6 +180,7 @@ impl<T> JoinInner<T> {
                 done: false,
                 waiter: None,
             }),
+            finished: AtomicBool::new(false),
         }
     }
 
@@ -188,6 +195,7 @@ impl<T> JoinInner<T> {
             let mut slot = self.lock();
             slot.result = Some(result);
             slot.done = true;
+            self.finished.store(true, Ordering::Release);
             slot.waiter.take()
         };
         if let Some(waiter) = waiter {
@@ -196,7 +204,7 @@ impl<T> JoinInner<T> {
     }
 
     pub(crate) fn is_done(&self) -> bool {
-        self.lock().done
+        self.finished.load(Ordering::Acquire)
     }
 
     pub(crate) fn take(&self) -> Option<Result<T, JoinError>> {
