@@ -467,7 +467,12 @@ impl Core {
                 if since_io >= IO_POLL_INTERVAL {
                     since_io = 0;
                     self.fire_timers();
-                    self.turn(Some(Duration::ZERO));
+                    // Without registered fds there is no I/O to look at,
+                    // and wake-ups from other threads are in the remote
+                    // queue already: spare the system call.
+                    if self.shared.reactor.registrations() > 0 {
+                        self.turn(Some(Duration::ZERO));
+                    }
                     self.drain_remote();
                 }
             }
