@@ -24,6 +24,7 @@ use crate::gen::frame;
 /// # Panics
 ///
 /// Panics when no task runs on this thread.
+#[inline]
 pub(crate) fn park(reason: WaitReason) {
     let (Some(core), Some(task)) = (current_core(), current_task()) else {
         panic!("corio: a task can only park inside a corio runtime");
@@ -74,14 +75,24 @@ fn park_while_unwinding(core: &Core, task: &Task, reason: WaitReason) {
 }
 
 /// Unwinds the running task if it was cancelled or a timeout expired.
+#[inline]
 fn check_interrupts(task: &Task) {
     if task.handle.cancel.load(Ordering::Acquire) {
-        resume_unwind(Box::new(Cancelled));
+        cancelled();
     }
+    if !task.deadlines.borrow().is_empty() {
+        check_deadlines(task);
+    }
+}
+
+#[cold]
+fn cancelled() -> ! {
+    resume_unwind(Box::new(Cancelled))
+}
+
+#[cold]
+fn check_deadlines(task: &Task) {
     let mut deadlines = task.deadlines.borrow_mut();
-    if deadlines.is_empty() {
-        return;
-    }
     let now = Instant::now();
     // The outermost expired scope wins, so an inner `timeout` cannot
     // swallow an outer one's expiry.
