@@ -204,27 +204,9 @@ impl Core {
         F: FnOnce() -> T + 'static,
         T: 'static,
     {
-        let key = self.reserve_slot();
-        let result = self.spawn_in_slot(key, name, stack_size, spawned_at, |join, handle| {
-            move |yielder: &Yielder<(), ()>, frame: Frame| {
-                let frame = Frame {
-                    park: park_task,
-                    park_ctx: (yielder as *const Yielder<(), ()>).cast(),
-                    ..frame
-                };
-                frame::set_current(&frame);
-                let result = if handle.cancel.load(Ordering::Acquire) {
-                    Err(JoinError::Cancelled)
-                } else {
-                    run_catching(body)
-                };
-                finish(join, result);
-            }
-        });
-        if result.is_err() {
-            self.release_slot(key);
-        }
-        result
+        // SAFETY: `F` and `T` are `'static`, so the body borrows nothing
+        // that could end before the coroutine does.
+        unsafe { self.build_task(name, stack_size, spawned_at, body) }
     }
 
     /// Creates the main task of `run`, whose body may borrow from the
@@ -234,84 +216,43 @@ impl Core {
     ///
     /// The caller must drive the task to completion, or drop it through
     /// [`Core::shutdown`], before the data `body` borrows goes away.
-    pub(crate) unsafe fn spawn_main<'a, T, F>(
-        &self,
-        body: F,
-    ) -> Result<(JoinHandle<T>, TaskKey), StackError>
+    pub(crate) unsafe fn spawn_main<'a, T, F>(&self, body: F) -> Result<JoinHandle<T>, StackError>
     where
         F: FnOnce() -> T + 'a,
         T: 'a,
     {
-        let key = self.reserve_slot();
-        let make_body = |join: Arc<JoinInner<T>>, _| {
-            move |yielder: &Yielder<(), ()>, frame: Frame| {
-                let frame = Frame {
-                    park: park_task,
-                    park_ctx: (yielder as *const Yielder<(), ()>).cast(),
-                    ..frame
-                };
-                frame::set_current(&frame);
-                finish(join, run_catching(body));
-            }
-        };
         // SAFETY: forwarded from this function's contract.
-        let handle = unsafe {
+        unsafe {
             self.build_task(
-                key,
                 Some("main".into()),
                 self.stack_size,
                 Location::caller(),
-                make_body,
+                body,
             )
-        };
-        match handle {
-            Ok(handle) => Ok((handle, key)),
-            Err(e) => {
-                self.release_slot(key);
-                Err(e)
-            }
         }
     }
 
-    fn spawn_in_slot<T, F, B>(
-        &self,
-        key: TaskKey,
-        name: Option<Box<str>>,
-        stack_size: usize,
-        spawned_at: &'static Location<'static>,
-        make_body: B,
-    ) -> Result<JoinHandle<T>, StackError>
-    where
-        B: FnOnce(Arc<JoinInner<T>>, Arc<TaskHandle>) -> F,
-        F: FnOnce(&Yielder<(), ()>, Frame) + 'static,
-        T: 'static,
-    {
-        // SAFETY: `F: 'static`, so the body borrows nothing that could end
-        // before the coroutine does.
-        unsafe { self.build_task(key, name, stack_size, spawned_at, make_body) }
-    }
-
-    /// Allocates the stack and coroutine of a task and enters it in `key`.
+    /// Allocates the stack and coroutine of a task and enters it in the
+    /// task table and the run queue.
     ///
     /// # Safety
     ///
-    /// The coroutine built from `make_body` must be driven to completion or
-    /// dropped before anything its body borrows goes away.
-    unsafe fn build_task<'a, T, F, B>(
+    /// The task's coroutine must be driven to completion or dropped before
+    /// anything `body` borrows goes away.
+    unsafe fn build_task<'a, T, F>(
         &self,
-        key: TaskKey,
         name: Option<Box<str>>,
         stack_size: usize,
         spawned_at: &'static Location<'static>,
-        make_body: B,
+        body: F,
     ) -> Result<JoinHandle<T>, StackError>
     where
-        B: FnOnce(Arc<JoinInner<T>>, Arc<TaskHandle>) -> F,
-        F: FnOnce(&Yielder<(), ()>, Frame) + 'a,
+        F: FnOnce() -> T + 'a,
         T: 'a,
     {
         crate::stack::ensure_handler();
         let stack = PooledStack::take(stack_size)?;
+        let key = self.reserve_slot();
         let id = TaskId(self.next_task_id.get());
         self.next_task_id.set(id.0 + 1);
         let handle = Arc::new(TaskHandle {
@@ -323,15 +264,26 @@ impl Core {
             cancel: AtomicBool::new(self.shutting_down.get()),
         });
         let join = Arc::new(JoinInner::new());
-        let body = make_body(join.clone(), handle.clone());
-        let frame = Frame {
-            stack_limit: corosensei::stack::Stack::limit(&stack).get(),
-            stack_size: stack.size(),
-            name: name.clone(),
-            park: park_task,
-            park_ctx: ptr::null(),
+        let (task_handle, task_join) = (handle.clone(), join.clone());
+        let stack_limit = corosensei::stack::Stack::limit(&stack).get();
+        let usable = stack.size();
+        let frame_name = name.clone();
+        let entry = move |yielder: &Yielder<(), ()>, ()| {
+            let frame = Frame {
+                stack_limit,
+                stack_size: usable,
+                name: frame_name,
+                park: park_task,
+                park_ctx: (yielder as *const Yielder<(), ()>).cast(),
+            };
+            frame::set_current(&frame);
+            let result = if task_handle.cancel.load(Ordering::Acquire) {
+                Err(JoinError::Cancelled)
+            } else {
+                run_catching(body)
+            };
+            finish(task_join, result);
         };
-        let entry = move |yielder: &Yielder<(), ()>, ()| body(yielder, frame);
         // SAFETY: forwarded from this function's contract: the coroutine
         // is driven to completion or dropped before the body's borrows end.
         let coroutine: TaskCoroutine = unsafe { Coroutine::with_stack_unchecked(stack, entry) };

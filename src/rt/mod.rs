@@ -179,7 +179,7 @@ impl Runtime {
         // if the scheduler itself panics first, `core` is dropped during
         // the unwind, still inside this call, which unwinds the task's
         // stack before anything `main` borrows goes away.
-        let (main_task, _) =
+        let main_task =
             unsafe { core.spawn_main(main) }.unwrap_or_else(|e| panic!("corio::run: {e}"));
         core.run_until(&|_| main_task.is_finished());
         core.shutdown();
