@@ -168,7 +168,14 @@ impl Core {
     }
 
     pub(crate) fn wake_local(&self, key: TaskKey) {
-        let Some(task) = self.task(key) else { return };
+        let slots = self.slots.borrow();
+        let Some(task) = slots
+            .get(key.index as usize)
+            .filter(|slot| slot.generation == key.generation)
+            .and_then(|slot| slot.task.as_deref())
+        else {
+            return;
+        };
         match task.state.get() {
             TaskState::Parked => {
                 task.state.set(TaskState::Scheduled);
@@ -396,7 +403,7 @@ impl Core {
 
     /// Runs tasks until `done` says so, sleeping in the reactor whenever
     /// nothing is runnable.
-    pub(crate) fn run_until(&self, done: &dyn Fn(&Core) -> bool) {
+    pub(crate) fn run_until(&self, done: impl Fn(&Core) -> bool) {
         let mut since_io = 0u32;
         let mut dumps_seen = super::signal::dump_epoch();
         loop {
@@ -464,7 +471,7 @@ impl Core {
             self.wake_local(task.handle.key);
         }
         drop(tasks);
-        self.run_until(&|core| core.live.get() == 0);
+        self.run_until(|core| core.live.get() == 0);
     }
 
     /// One round of the reactor and timers for a task that waits without

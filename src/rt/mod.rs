@@ -181,7 +181,7 @@ impl Runtime {
         // stack before anything `main` borrows goes away.
         let main_task =
             unsafe { core.spawn_main(main) }.unwrap_or_else(|e| panic!("corio::run: {e}"));
-        core.run_until(&|_| main_task.is_finished());
+        core.run_until(|_| main_task.is_finished());
         core.shutdown();
         match main_task.inner.take() {
             Some(Ok(value)) => value,
