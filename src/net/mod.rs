@@ -46,6 +46,30 @@
 //! - Name resolution (`ToSocketAddrs` on a host name) blocks the thread, as
 //!   in std; pass socket addresses, or resolve on the blocking pool.
 
+/// The traits every socket type forwards to its [`Fd`](crate::io::Fd):
+/// `Debug` shows the std socket, `AsRawFd` and `AsFd` lend the descriptor.
+macro_rules! fd_traits {
+    ($($ty:ident),*) => {$(
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(self.fd.get_ref(), f)
+            }
+        }
+
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.fd.as_raw_fd()
+            }
+        }
+
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.fd.as_fd()
+            }
+        }
+    )*};
+}
+
 mod tcp;
 mod udp;
 mod unix;
