@@ -53,7 +53,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use super::id_map::{IdMap, IdSet};
-use super::waiters::{lock, WaitList, Wakers};
+use super::waiters::{lock, Gate, Wakers};
 use crate::rt::{block_on_as, WaitReason};
 
 /// Creates a channel holding at most `cap` messages; senders wait while it
@@ -250,10 +250,8 @@ pub(crate) struct State<T> {
     closed: bool,
     /// Messages accepted and not yet marked done (`Queue::task_done`).
     pub(crate) unfinished: usize,
-    /// Bumped whenever `unfinished` drops to zero (`Queue::join`).
-    pub(crate) join_generation: u64,
-    /// Tasks in `Queue::join`.
-    pub(crate) joiners: WaitList,
+    /// Opened whenever `unfinished` drops to zero (`Queue::join`).
+    pub(crate) join_gate: Gate,
 }
 
 impl<T> State<T> {
@@ -383,10 +381,14 @@ impl<T> Chan<T> {
                 receivers,
                 closed: false,
                 unfinished: 0,
-                join_generation: 0,
-                joiners: WaitList::new(),
+                join_gate: Gate::new(),
             }),
         }
+    }
+
+    /// The state's mutex itself, for waits that take the lock themselves.
+    pub(crate) fn state(&self) -> &Mutex<State<T>> {
+        &self.state
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {

@@ -1,13 +1,10 @@
 //! A flag that tasks can wait for (asyncio's `Event`).
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Mutex;
-use std::task::{Context, Poll};
 
-use super::waiters::{lock, WaitList, Wakers};
-use crate::rt::{block_on_as, WaitReason};
+use super::waiters::{lock, wait_at_gate, Gate, Wakers};
+use crate::rt::WaitReason;
 
 /// A flag, initially clear: [`wait`](Event::wait) parks until it is
 /// [`set`](Event::set). Setting it wakes every waiter; like asyncio's, a
@@ -39,9 +36,8 @@ pub struct Event {
 
 struct State {
     set: bool,
-    /// Bumped by every `set` of a clear flag.
-    generation: u64,
-    waiters: WaitList,
+    /// Opened by every `set` of a clear flag.
+    gate: Gate,
 }
 
 impl Event {
@@ -50,8 +46,7 @@ impl Event {
         Event {
             state: Mutex::new(State {
                 set: false,
-                generation: 0,
-                waiters: WaitList::new(),
+                gate: Gate::new(),
             }),
         }
     }
@@ -63,8 +58,7 @@ impl Event {
             let mut st = lock(&self.state);
             if !st.set {
                 st.set = true;
-                st.generation += 1;
-                st.waiters.take_all(&mut wakers);
+                st.gate.open(&mut wakers);
             }
         }
         wakers.wake();
@@ -83,13 +77,11 @@ impl Event {
     /// Waits until the flag is set (returns at once if it is). Inside a
     /// task it parks the task; on a plain thread it blocks the thread.
     pub fn wait(&self) {
-        block_on_as(
-            Wait {
-                event: self,
-                id: None,
-                generation: None,
-            },
+        wait_at_gate(
+            &self.state,
             WaitReason::Event,
+            |st| st.set,
+            |st| &mut st.gate,
         );
     }
 }
@@ -105,37 +97,5 @@ impl fmt::Debug for Event {
         f.debug_struct("Event")
             .field("set", &self.is_set())
             .finish()
-    }
-}
-
-struct Wait<'a> {
-    event: &'a Event,
-    id: Option<u64>,
-    generation: Option<u64>,
-}
-
-impl Future for Wait<'_> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        let mut st = lock(&this.event.state);
-        let generation = *this.generation.get_or_insert(st.generation);
-        if st.set || st.generation != generation {
-            if let Some(id) = this.id.take() {
-                st.waiters.remove(id);
-            }
-            return Poll::Ready(());
-        }
-        st.waiters.register(&mut this.id, cx.waker());
-        Poll::Pending
-    }
-}
-
-impl Drop for Wait<'_> {
-    fn drop(&mut self) {
-        if let Some(id) = self.id {
-            lock(&self.event.state).waiters.remove(id);
-        }
     }
 }

@@ -2,13 +2,10 @@
 //! `task_done`/`join` to wait until every item has been processed.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use super::channel::{Chan, TrySendError};
-use super::waiters::Wakers;
-use crate::rt::{block_on_as, WaitReason};
+use super::waiters::{wait_at_gate, Wakers};
+use crate::rt::WaitReason;
 
 /// A FIFO queue shared by producer and consumer tasks (share it by
 /// reference or in an `Arc`), with the semantics of Python's
@@ -198,8 +195,7 @@ impl<T> Queue<T> {
             }
             st.unfinished -= 1;
             if st.unfinished == 0 {
-                st.join_generation += 1;
-                st.joiners.take_all(&mut wakers);
+                st.join_gate.open(&mut wakers);
             }
         }
         wakers.wake();
@@ -215,13 +211,13 @@ impl<T> Queue<T> {
     /// [`task_done`](Queue::task_done); returns at once when none is
     /// pending.
     pub fn join(&self) {
-        block_on_as(
-            Join {
-                chan: &self.chan,
-                id: None,
-                generation: None,
-            },
+        // Like asyncio's, a join returns once the count has reached zero
+        // after it started waiting, even if new items came in before it ran.
+        wait_at_gate(
+            self.chan.state(),
             WaitReason::Queue,
+            |st| st.unfinished == 0,
+            |st| &mut st.join_gate,
         );
     }
 }
@@ -234,40 +230,5 @@ impl<T> fmt::Debug for Queue<T> {
             .field("qsize", &st.len())
             .field("unfinished_tasks", &st.unfinished)
             .finish()
-    }
-}
-
-/// Waiting in `Queue::join`. Like asyncio's, a join returns once the count
-/// has reached zero after it started waiting, even if new items came in
-/// before it ran.
-struct Join<'a, T> {
-    chan: &'a Chan<T>,
-    id: Option<u64>,
-    generation: Option<u64>,
-}
-
-impl<T> Future for Join<'_, T> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        let mut st = this.chan.lock();
-        let generation = *this.generation.get_or_insert(st.join_generation);
-        if st.unfinished == 0 || st.join_generation != generation {
-            if let Some(id) = this.id.take() {
-                st.joiners.remove(id);
-            }
-            return Poll::Ready(());
-        }
-        st.joiners.register(&mut this.id, cx.waker());
-        Poll::Pending
-    }
-}
-
-impl<T> Drop for Join<'_, T> {
-    fn drop(&mut self) {
-        if let Some(id) = self.id {
-            self.chan.lock().joiners.remove(id);
-        }
     }
 }

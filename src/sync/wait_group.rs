@@ -1,13 +1,10 @@
 //! Waiting for a group of tasks to finish (Go's `sync.WaitGroup`).
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
-use super::waiters::{lock, WaitList, Wakers};
-use crate::rt::{block_on_as, WaitReason};
+use super::waiters::{lock, wait_at_gate, Gate, Wakers};
+use crate::rt::WaitReason;
 
 /// A counter of outstanding work: [`add`](WaitGroup::add) before starting
 /// work, [`done`](WaitGroup::done) when a piece finishes,
@@ -44,9 +41,8 @@ pub struct WaitGroup {
 
 struct State {
     count: usize,
-    /// Bumped whenever the count drops to zero.
-    generation: u64,
-    waiters: WaitList,
+    /// Opened whenever the count drops to zero.
+    gate: Gate,
 }
 
 impl WaitGroup {
@@ -55,8 +51,7 @@ impl WaitGroup {
         WaitGroup {
             inner: Arc::new(Mutex::new(State {
                 count: 0,
-                generation: 0,
-                waiters: WaitList::new(),
+                gate: Gate::new(),
             })),
         }
     }
@@ -90,8 +85,7 @@ impl WaitGroup {
             );
             st.count -= 1;
             if st.count == 0 {
-                st.generation += 1;
-                st.waiters.take_all(&mut wakers);
+                st.gate.open(&mut wakers);
             }
         }
         wakers.wake();
@@ -105,13 +99,11 @@ impl WaitGroup {
     /// Waits until the count is zero (returns at once if it is). Inside a
     /// task it parks the task; on a plain thread it blocks the thread.
     pub fn wait(&self) {
-        block_on_as(
-            Wait {
-                group: self,
-                id: None,
-                generation: None,
-            },
+        wait_at_gate(
+            &self.inner,
             WaitReason::WaitGroup,
+            |st| st.count == 0,
+            |st| &mut st.gate,
         );
     }
 }
@@ -127,37 +119,5 @@ impl fmt::Debug for WaitGroup {
         f.debug_struct("WaitGroup")
             .field("count", &self.count())
             .finish()
-    }
-}
-
-struct Wait<'a> {
-    group: &'a WaitGroup,
-    id: Option<u64>,
-    generation: Option<u64>,
-}
-
-impl Future for Wait<'_> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        let mut st = lock(&this.group.inner);
-        let generation = *this.generation.get_or_insert(st.generation);
-        if st.count == 0 || st.generation != generation {
-            if let Some(id) = this.id.take() {
-                st.waiters.remove(id);
-            }
-            return Poll::Ready(());
-        }
-        st.waiters.register(&mut this.id, cx.waker());
-        Poll::Pending
-    }
-}
-
-impl Drop for Wait<'_> {
-    fn drop(&mut self) {
-        if let Some(id) = self.id {
-            lock(&self.group.inner).waiters.remove(id);
-        }
     }
 }

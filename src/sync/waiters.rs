@@ -220,3 +220,83 @@ impl Drop for Acquire<'_> {
         }
     }
 }
+
+/// Where many waiters wait for one condition and are all released when it
+/// comes true: an `Event` set, a `WaitGroup` at zero, a `Queue` joined.
+/// Each opening starts a new generation, so a waiter released by it
+/// returns even if the condition is false again before the waiter runs
+/// (asyncio's semantics).
+#[derive(Default)]
+pub(crate) struct Gate {
+    generation: u64,
+    waiters: WaitList,
+}
+
+impl Gate {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Releases every waiter.
+    pub(crate) fn open(&mut self, wakers: &mut Wakers) {
+        self.generation += 1;
+        self.waiters.take_all(wakers);
+    }
+}
+
+/// Waits until `ready` holds for the state behind `state`, or the gate that
+/// `gate` finds in it opens. Parks the task (blocks a plain thread).
+pub(crate) fn wait_at_gate<S>(
+    state: &Mutex<S>,
+    reason: WaitReason,
+    ready: fn(&S) -> bool,
+    gate: fn(&mut S) -> &mut Gate,
+) {
+    block_on_as(
+        GateWait {
+            state,
+            ready,
+            gate,
+            id: None,
+            generation: None,
+        },
+        reason,
+    );
+}
+
+struct GateWait<'a, S> {
+    state: &'a Mutex<S>,
+    ready: fn(&S) -> bool,
+    gate: fn(&mut S) -> &mut Gate,
+    id: Option<u64>,
+    /// The gate's generation when the wait began.
+    generation: Option<u64>,
+}
+
+impl<S> Future for GateWait<'_, S> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let mut st = lock(this.state);
+        let ready = (this.ready)(&st);
+        let gate = (this.gate)(&mut st);
+        let started = *this.generation.get_or_insert(gate.generation);
+        if ready || gate.generation != started {
+            if let Some(id) = this.id.take() {
+                gate.waiters.remove(id);
+            }
+            return Poll::Ready(());
+        }
+        gate.waiters.register(&mut this.id, cx.waker());
+        Poll::Pending
+    }
+}
+
+impl<S> Drop for GateWait<'_, S> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            (self.gate)(&mut lock(self.state)).waiters.remove(id);
+        }
+    }
+}
