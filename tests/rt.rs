@@ -642,3 +642,49 @@ fn dump_on_signal_refuses_the_overflow_signals() {
     assert!(corio::rt::dump_on_signal(libc::SIGSEGV).is_err());
     assert!(corio::rt::dump_on_signal(libc::SIGBUS).is_err());
 }
+
+#[test]
+fn a_generator_three_levels_deep_does_io_while_other_tasks_run() {
+    use std::io::{BufRead, BufReader, Write};
+
+    // The innermost level reads lines from a pipe: each read parks the
+    // task through all three generators until the writer task sends more.
+    fn level(
+        depth: u32,
+        input: Rc<RefCell<BufReader<corio::io::PipeReader>>>,
+    ) -> Generator<'static, (), String> {
+        Generator::new(move |co, ()| {
+            if depth == 0 {
+                loop {
+                    let mut line = String::new();
+                    if input.borrow_mut().read_line(&mut line).unwrap() == 0 {
+                        return Ok(());
+                    }
+                    co.yield_(line.trim_end().to_string())?;
+                }
+            }
+            co.yield_from(level(depth - 1, input), ())
+        })
+    }
+    let (lines, ticks) = corio::run(|| {
+        let (reader, mut writer) = corio::io::pipe().unwrap();
+        let ticks = Rc::new(Cell::new(0));
+        let t = ticks.clone();
+        let writer_task = corio::spawn_local(move || {
+            for i in 0..3 {
+                corio::sleep(2 * MS);
+                t.set(t.get() + 1);
+                writeln!(writer, "line {i}").unwrap();
+            }
+        });
+        let input = Rc::new(RefCell::new(BufReader::new(reader)));
+        let lines: Vec<String> = level(2, input).collect();
+        writer_task.join().unwrap();
+        (lines, ticks.get())
+    });
+    assert_eq!(lines, ["line 0", "line 1", "line 2"]);
+    assert_eq!(
+        ticks, 3,
+        "the writer task ran while the reader was parked inside its generators"
+    );
+}
