@@ -63,6 +63,11 @@
 //! ```
 //!
 //! ```compile_fail
+//! fn shared_between_threads<T: Sync>() {}
+//! shared_between_threads::<corio::gen::Generator<(), i32>>(); // error: not `Sync`
+//! ```
+//!
+//! ```compile_fail
 //! let _gen = corio::gen::Generator::<(), i32>::new(|co, ()| {
 //!     // error: `Co` is not `Sync`, so `&Co` cannot go to another thread
 //!     std::thread::scope(|s| { s.spawn(|| co.yield_(1)); });
@@ -164,7 +169,9 @@ pub struct Generator<'a, I, Y, R = (), E = Infallible> {
     /// How the body ended, when nobody has seen it yet: a primed body that
     /// returned before its first yield, or the end of an iteration.
     outcome: Option<Outcome<R, E>>,
-    _borrows: PhantomData<&'a ()>,
+    /// Ties the generator to what its body borrows, and keeps it on its
+    /// thread: a raw pointer makes it neither `Send` nor `Sync`.
+    _borrows: PhantomData<(&'a (), *const ())>,
 }
 
 /// The handle a generator body yields through.
