@@ -89,6 +89,7 @@ thread_local! {
 }
 
 /// The runtime running on this thread, if any.
+#[inline]
 pub(crate) fn current_core() -> Option<&'static Core> {
     let core = CORE.with(Cell::get);
     // SAFETY: CORE is set by `Core::enter` to a core that outlives the
@@ -98,6 +99,7 @@ pub(crate) fn current_core() -> Option<&'static Core> {
 }
 
 /// The task running on this thread, if any.
+#[inline]
 pub(crate) fn current_task() -> Option<&'static Task> {
     let task = CURRENT_TASK.with(Cell::get);
     // SAFETY: CURRENT_TASK is set by `Core::run_task` while it holds an
