@@ -88,7 +88,9 @@ fn yield_now_interleaves_tasks() {
 fn sleepers_wake_in_deadline_order() {
     let order = corio::run(|| {
         let order = Rc::new(RefCell::new(Vec::new()));
-        let handles: Vec<_> = [30u64, 10, 20]
+        // Wide gaps, so that the order holds even if the machine stalls
+        // the scheduler between the three tasks' first runs.
+        let handles: Vec<_> = [300u64, 100, 200]
             .into_iter()
             .map(|ms| {
                 let order = order.clone();
@@ -104,7 +106,7 @@ fn sleepers_wake_in_deadline_order() {
         let o = order.borrow().clone();
         o
     });
-    assert_eq!(order, [10, 20, 30]);
+    assert_eq!(order, [100, 200, 300]);
 }
 
 #[test]
