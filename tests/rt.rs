@@ -351,7 +351,9 @@ fn a_join_handle_is_a_future_and_can_be_joined_from_another_thread() {
             11
         });
         tx.send(t).unwrap();
-        corio::sleep(20 * MS);
+        // Long enough that the task's 5 ms sleep ends first even on a
+        // stalled machine (when `run` ends, pending tasks are cancelled).
+        corio::sleep(200 * MS);
     });
     assert_eq!(joiner.join().unwrap(), 11);
 }
