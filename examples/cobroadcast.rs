@@ -17,22 +17,7 @@ mod common;
 
 use std::io::Write;
 
-use corio::pipe::{self, Consumer, Shared, Sink};
-
-/// Passes on the lines that contain `pattern`; a close or an error goes on
-/// to `target`.
-fn grep<'a>(pattern: &'a str, mut target: impl Sink<String> + 'a) -> Consumer<'a, String> {
-    Consumer::<String>::new(move |inbox| loop {
-        match inbox.recv() {
-            Ok(line) => {
-                if line.contains(pattern) {
-                    target.send(line)?;
-                }
-            }
-            Err(interrupt) => target.forward(interrupt)?,
-        }
-    })
-}
+use corio::pipe::{self, Consumer, Shared};
 
 /// Prints each line it receives (lines keep their `"\n"`).
 fn printer<'a>() -> Consumer<'a, String> {
@@ -53,9 +38,9 @@ fn main() {
     // The three greps feed one printer; it is closed after the last of them.
     let p = Shared::new(printer());
     let greps = vec![
-        grep("python", p.clone()),
-        grep("swig", p.clone()),
-        grep("ply", p),
+        common::grep("python", p.clone()),
+        common::grep("swig", p.clone()),
+        common::grep("ply", p),
     ];
     let result = pipe::read_lines(&args[0], pipe::broadcast(greps));
     common::exit_on_error("cobroadcast", result);

@@ -12,22 +12,7 @@ mod common;
 
 use std::io::Write;
 
-use corio::pipe::{self, Consumer, Follow, Sink};
-
-/// Passes on the lines that contain `pattern`; a close or an error goes on
-/// to `target`.
-fn grep<'a>(pattern: &'a str, mut target: impl Sink<String> + 'a) -> Consumer<'a, String> {
-    Consumer::<String>::new(move |inbox| loop {
-        match inbox.recv() {
-            Ok(line) => {
-                if line.contains(pattern) {
-                    target.send(line)?;
-                }
-            }
-            Err(interrupt) => target.forward(interrupt)?,
-        }
-    })
-}
+use corio::pipe::{self, Consumer, Follow};
 
 /// Prints each line it receives (lines keep their `"\n"`).
 fn printer<'a>() -> Consumer<'a, String> {
@@ -56,7 +41,7 @@ fn main() {
         }
     };
     let (file, pattern) = (&args[0], &args[1]);
-    let pipeline = grep(pattern, printer());
+    let pipeline = common::grep(pattern, printer());
     let result = if follow {
         Follow::new(file).run(pipeline)
     } else {

@@ -52,6 +52,22 @@ pub fn buses_to_dicts<'a, 'd: 'a>(mut target: impl Sink<Bus<'d>> + 'a) -> Consum
     })
 }
 
+/// Passes on the lines that contain `pattern`; a close or an error goes on
+/// to `target` (the seed's `grep`, shared by `copipe` and `cobroadcast`: the
+/// same stage behind a file source, a followed file and a broadcast).
+pub fn grep<'a>(pattern: &'a str, mut target: impl Sink<String> + 'a) -> Consumer<'a, String> {
+    Consumer::<String>::new(move |inbox| loop {
+        match inbox.recv() {
+            Ok(line) => {
+                if line.contains(pattern) {
+                    target.send(line)?;
+                }
+            }
+            Err(interrupt) => target.forward(interrupt)?,
+        }
+    })
+}
+
 /// Passes on the buses whose `field` is `value` (the seed's
 /// `filter_on_field`).
 pub fn filter_on_field<'a, 'd: 'a>(

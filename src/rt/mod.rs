@@ -32,7 +32,8 @@
 //!   thread, which arrives through the reactor's notification (eventfd,
 //!   `EVFILT_USER`): the scheduler never busy-waits.
 //! - While tasks keep the run queue busy, the reactor is still checked
-//!   every 61 task switches, so I/O is not starved.
+//!   every 61 task switches (when any fd is registered), so I/O is not
+//!   starved.
 //!
 //! # Panics, cancellation, shutdown
 //!
