@@ -98,7 +98,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::gen::{self, Builder, Co, Generator, GeneratorState, Interrupt};
+use crate::gen::{self, Builder, Co, Generator, Interrupt};
 use crate::stack::StackError;
 
 pub use error::{Error, FileError, StageError};
@@ -250,27 +250,28 @@ impl<T> Sink<T> for Vec<T> {
 /// Dropping a consumer hands over the queued items, then closes it (see
 /// [`Generator`]'s `Drop`).
 pub struct Consumer<'a, T> {
-    gen: Generator<'a, Packet<T>, Option<VecDeque<T>>, (), Error>,
+    /// The body takes `Some(item)` at its pending `recv`, or `None`: "take
+    /// the queued batch".
+    gen: Generator<'a, Option<T>, (), (), Error>,
     /// Items sent and not yet handed to the body (only with batches).
     queue: VecDeque<T>,
+    /// Where a batch is handed over: the consumer puts its queue here and
+    /// wakes the body, which swaps it for its own emptied buffer; the
+    /// consumer takes that back as its next queue. So a batch costs one
+    /// switch and no allocation.
+    handoff: Rc<Cell<VecDeque<T>>>,
     batch: usize,
-    /// An error the body raised before its first `recv`.
-    start_error: Option<Error>,
-}
-
-/// What a consumer's body is resumed with: one item (every `send` without
-/// batches: the item goes straight to the pending `recv`, with no queue in
-/// between), or a batch of queued items.
-enum Packet<T> {
-    One(T),
-    Batch(VecDeque<T>),
+    /// An error to report at the next call: raised by the body before its
+    /// first `recv`, or while a batch was handed over by `with_batch`.
+    pending_error: Option<Error>,
 }
 
 /// What a [`Consumer`]'s body receives items from.
 pub struct Inbox<'c, T> {
-    co: &'c Co<Packet<T>, Option<VecDeque<T>>, Error>,
-    /// The rest of the last batch; its buffer goes back to the consumer
-    /// once it is empty, so batches allocate nothing.
+    co: &'c Co<Option<T>, (), Error>,
+    /// Where the consumer hands over batches.
+    handoff: Rc<Cell<VecDeque<T>>>,
+    /// The rest of the batch being taken.
     items: VecDeque<T>,
 }
 
@@ -289,32 +290,26 @@ impl<T> Inbox<'_, T> {
         if let Some(item) = self.items.pop_front() {
             return Ok(item);
         }
-        // Without batches, `items` never had a buffer: nothing to hand back.
-        let spent = if self.items.capacity() == 0 {
-            None
-        } else {
-            Some(std::mem::take(&mut self.items))
-        };
-        match self.co.yield_(spent)? {
-            Packet::One(item) => Ok(item),
-            Packet::Batch(items) => self.recv_batch(items),
+        // Without batches the item comes with the switch: it moves once,
+        // through no queue.
+        match self.co.yield_(())? {
+            Some(item) => Ok(item),
+            None => self.recv_batch(),
         }
     }
 
-    /// `recv` resumed with a batch: take its first item, keep the rest.
+    /// `recv` woken to take the queued batch.
     #[inline(never)]
-    fn recv_batch(&mut self, mut items: VecDeque<T>) -> Result<T, Interrupt<Error>> {
+    fn recv_batch(&mut self) -> Result<T, Interrupt<Error>> {
         loop {
-            if let Some(item) = items.pop_front() {
-                self.items = items;
+            self.items = self.handoff.replace(std::mem::take(&mut self.items));
+            if let Some(item) = self.items.pop_front() {
                 return Ok(item);
             }
             // An empty batch (never sent, but harmless): wait for the next.
-            let spent = (items.capacity() != 0).then_some(items);
-            items = match self.co.yield_(spent)? {
-                Packet::One(item) => return Ok(item),
-                Packet::Batch(items) => items,
-            };
+            if let Some(item) = self.co.yield_(())? {
+                return Ok(item);
+            }
         }
     }
 
@@ -332,7 +327,7 @@ impl<T> std::fmt::Debug for Inbox<'_, T> {
     }
 }
 
-impl<'a, T> Consumer<'a, T> {
+impl<'a, T: 'a> Consumer<'a, T> {
     /// Creates a consumer with the default stack size and primes it.
     ///
     /// # Panics
@@ -352,33 +347,40 @@ impl<'a, T> Consumer<'a, T> {
     where
         F: FnOnce(&mut Inbox<'_, T>) -> StageResult + 'a,
     {
-        let gen = builder.build(move |co, first| {
-            let items = match first {
-                Packet::Batch(items) => items,
-                Packet::One(_) => unreachable!("a consumer is primed with an empty batch"),
+        let handoff = Rc::new(Cell::new(VecDeque::new()));
+        let body_handoff = Rc::clone(&handoff);
+        let gen = builder.build(move |co, _prime: Option<T>| {
+            let mut inbox = Inbox {
+                co,
+                handoff: body_handoff,
+                items: VecDeque::new(),
             };
-            let mut inbox = Inbox { co, items };
             body(&mut inbox)
         })?;
         let mut consumer = Consumer {
             gen,
             queue: VecDeque::new(),
+            handoff,
             batch: 1,
-            start_error: None,
+            pending_error: None,
         };
         // Prime: run the body to its first `recv`.
-        match consumer.gen.send(Packet::Batch(VecDeque::new())) {
-            Ok(GeneratorState::Yielded(spent)) => consumer.queue = spent.unwrap_or_default(),
-            Ok(GeneratorState::Complete(())) => {}
-            Err(e) => consumer.start_error = Some(e.into()),
+        if let Err(e) = consumer.gen.send(None) {
+            consumer.pending_error = Some(e.into());
         }
         Ok(consumer)
     }
 
+}
+
+impl<'a, T> Consumer<'a, T> {
     /// Queues up to `n` items before running the stage (see
     /// [Batches](Consumer#batches)); `1`, the default, runs it on every
-    /// `send`.
+    /// `send`. Items already queued are handed over first.
     pub fn with_batch(mut self, n: usize) -> Self {
+        if let Err(e) = self.flush() {
+            self.pending_error = Some(e);
+        }
         self.batch = n.max(1);
         if self.batch > 1 {
             self.queue.reserve(self.batch);
@@ -388,22 +390,24 @@ impl<'a, T> Consumer<'a, T> {
 
     /// Hands the queued items to the body now.
     pub fn flush(&mut self) -> Result<(), Error> {
-        if let Some(e) = self.start_error.take() {
+        if let Some(e) = self.pending_error.take() {
             return Err(e);
         }
-        if self.queue.is_empty() || self.gen.is_finished() {
+        if self.queue.is_empty() {
+            return Ok(());
+        }
+        if self.gen.is_finished() {
             self.queue.clear();
             return Ok(());
         }
-        let items = std::mem::take(&mut self.queue);
-        match self.gen.send(Packet::Batch(items)) {
-            Ok(GeneratorState::Yielded(spent)) => {
-                if let Some(spent) = spent {
-                    self.queue = spent;
-                }
-                Ok(())
-            }
-            Ok(GeneratorState::Complete(())) => Ok(()),
+        self.handoff.set(std::mem::take(&mut self.queue));
+        let result = self.gen.send(None);
+        // The body's emptied buffer (or, if it finished without taking the
+        // batch, the batch itself, whose items are then dropped).
+        self.queue = self.handoff.take();
+        self.queue.clear();
+        match result {
+            Ok(_) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
@@ -412,13 +416,12 @@ impl<'a, T> Consumer<'a, T> {
     #[cold]
     #[inline(never)]
     fn finished_error(&mut self) -> Error {
-        self.start_error
+        self.pending_error
             .take()
             .unwrap_or_else(|| Error::new(StageError::Finished))
     }
 
-    /// `send` with batches, or with items still queued from them: a
-    /// push, and a switch once per batch.
+    /// `send` with batches: a push, and a switch once per batch.
     #[inline]
     fn send_queued(&mut self, item: T) -> Result<(), Error> {
         if self.gen.is_finished() {
@@ -436,12 +439,12 @@ impl<'a, T> Consumer<'a, T> {
 impl<T> Sink<T> for Consumer<'_, T> {
     #[inline(always)]
     fn send(&mut self, item: T) -> Result<(), Error> {
-        if self.batch > 1 || !self.queue.is_empty() {
+        if self.batch > 1 {
             return self.send_queued(item);
         }
         // One item, one switch: straight into the pending `recv`.
-        match self.gen.send(Packet::One(item)) {
-            Ok(GeneratorState::Yielded(_)) | Ok(GeneratorState::Complete(())) => Ok(()),
+        match self.gen.send(Some(item)) {
+            Ok(_) => Ok(()),
             Err(gen::Error::Finished | gen::Error::Panicked) => Err(self.finished_error()),
             Err(e) => Err(e.into()),
         }
@@ -470,7 +473,7 @@ impl<T> Sink<T> for Consumer<'_, T> {
 
 impl<T> Drop for Consumer<'_, T> {
     fn drop(&mut self) {
-        if !self.queue.is_empty() && !std::thread::panicking() {
+        if !std::thread::panicking() {
             let _ = self.flush();
         }
         // Then the generator's own drop closes the body.
