@@ -205,6 +205,48 @@ fn batches_keep_order_and_close_after_the_queue() {
 }
 
 #[test]
+fn changing_the_batch_hands_over_what_is_queued() {
+    let log = Log::default();
+    let mut sink = recorder("sink", log.clone()).with_batch(8);
+    sink.send("a".into()).unwrap();
+    sink.send("b".into()).unwrap();
+    assert!(log.borrow().is_empty());
+    // Back to one switch per item: the two queued items go first.
+    let mut sink = sink.with_batch(1);
+    assert_eq!(*log.borrow(), ["sink got a", "sink got b"]);
+    sink.send("c".into()).unwrap();
+    assert_eq!(log.borrow().len(), 3);
+    drop(sink);
+    assert_eq!(log.borrow()[3..], ["sink closed"]);
+}
+
+#[test]
+fn a_batch_larger_than_what_the_stage_takes_is_dropped_cleanly() {
+    // The stage takes two items and returns: the rest of its batch drops
+    // with it, and later sends report that it finished.
+    let items = Rc::new(RefCell::new(Vec::new()));
+    let taken = items.clone();
+    let mut two = Consumer::<Rc<i32>>::new(move |inbox| {
+        taken.borrow_mut().push(*inbox.recv()?);
+        taken.borrow_mut().push(*inbox.recv()?);
+        Ok(())
+    })
+    .with_batch(4);
+    let probe = Rc::new(0);
+    for i in 0..4 {
+        two.send(Rc::new(i)).unwrap();
+    }
+    assert!(two.is_finished());
+    assert_eq!(*items.borrow(), [0, 1]);
+    assert_eq!(
+        two.send(probe.clone()).unwrap_err().stage_error(),
+        Some(StageError::Finished)
+    );
+    // The refused item was not kept anywhere.
+    assert_eq!(Rc::strong_count(&probe), 1);
+}
+
+#[test]
 fn consumer_is_primed_and_may_finish_early() {
     let mut started = false;
     let mut taken = Vec::new();

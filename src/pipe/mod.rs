@@ -370,7 +370,6 @@ impl<'a, T: 'a> Consumer<'a, T> {
         }
         Ok(consumer)
     }
-
 }
 
 impl<'a, T> Consumer<'a, T> {

@@ -645,11 +645,17 @@ impl<T> Future for RecvFut<'_, T> {
                 }
                 Poll::Ready(Err(RecvError))
             } else {
-                let id = *this.id.get_or_insert_with(|| st.next_id());
-                match st.recv_waiters.get_mut(&id) {
+                let entry = match this.id {
+                    Some(id) => st.recv_waiters.get_mut(&id),
+                    None => None,
+                };
+                match entry {
                     Some(e) if e.waker.will_wake(cx.waker()) => {}
                     Some(e) => e.waker = cx.waker().clone(),
                     None => {
+                        // The first wait: a fresh id goes to the back of
+                        // the list, with no search.
+                        let id = *this.id.get_or_insert_with(|| st.next_id());
                         st.recv_waiters.insert(
                             id,
                             RecvEntry {
