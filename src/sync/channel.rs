@@ -44,10 +44,12 @@
 //! back: it goes to the next blocked receiver or to the front of the
 //! buffer (even past the capacity), so nothing is lost.
 
+use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -223,9 +225,70 @@ pub(crate) struct Chan<T> {
 /// A blocked receiver. `claim` is set for the arms of a `Select`: the
 /// first channel to swap it to `true` is the one whose message the select
 /// takes; entries whose claim is already taken are skipped.
-struct RecvEntry {
+struct RecvEntry<T> {
     claim: Option<Arc<AtomicBool>>,
     waker: Waker,
+    /// Where a plain `recv` takes its message: a [`Slot`] on the waiting
+    /// side, so that it needs no second look under the lock. Select arms
+    /// have none and take theirs from `State::delivered`.
+    slot: Option<NonNull<Slot<T>>>,
+}
+
+// SAFETY: the slot pointer is only dereferenced by a sender holding the
+// channel's lock, while the entry is still in the waiting list; the
+// receiver that owns the slot removes its entry under the same lock before
+// the slot goes away (see `Slot`). What moves between threads through it is
+// a `T`, hence the `T: Send` bound, as for the rest of the channel.
+unsafe impl<T: Send> Send for RecvEntry<T> {}
+
+/// The message handed to one blocked `recv`. It lives in the frame of
+/// `Chan::recv`, below the future that registers it, so it outlives that
+/// future, whose `Drop` removes the waiting-list entry pointing here.
+///
+/// Protocol: a sender that pops the entry (under the channel's lock) writes
+/// the value, then sets `full` with `Release`; from then on only the owner
+/// touches the slot, after seeing `full` with `Acquire`. An entry is in the
+/// list at most once, so at most one sender fills a slot per registration.
+struct Slot<T> {
+    full: AtomicBool,
+    value: UnsafeCell<Option<T>>,
+}
+
+impl<T> Slot<T> {
+    fn new() -> Self {
+        Slot {
+            full: AtomicBool::new(false),
+            value: UnsafeCell::new(None),
+        }
+    }
+
+    /// Fills the slot.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the channel's lock and has just removed this slot's
+    /// entry from the waiting list (so the slot is alive, and empty: its
+    /// owner took the previous value before registering again).
+    unsafe fn fill(&self, value: T) {
+        // SAFETY: the owner reads `value` only after it sees `full`, which
+        // is still false, and no other sender can reach the slot (its entry
+        // left the list under the lock we hold).
+        unsafe { *self.value.get() = Some(value) };
+        self.full.store(true, Ordering::Release);
+    }
+
+    /// The value a sender left, if any. Only the slot's owner calls this.
+    fn take(&self) -> Option<T> {
+        if !self.full.load(Ordering::Acquire) {
+            return None;
+        }
+        self.full.store(false, Ordering::Relaxed);
+        // SAFETY: `full` was set by a sender after its write (Release,
+        // paired with the Acquire above), and that sender removed the entry,
+        // so nobody else writes here until the owner registers again, which
+        // only the owner (this thread, now) can do.
+        unsafe { (*self.value.get()).take() }
+    }
 }
 
 /// A blocked sender and the message it offers.
@@ -238,7 +301,7 @@ pub(crate) struct State<T> {
     buf: VecDeque<T>,
     /// `usize::MAX` for an unbounded channel.
     cap: usize,
-    recv_waiters: IdMap<RecvEntry>,
+    recv_waiters: IdMap<RecvEntry<T>>,
     send_waiters: IdMap<SendEntry<T>>,
     /// Messages handed to blocked receivers that have not picked them up.
     delivered: IdMap<T>,
@@ -312,7 +375,14 @@ impl<T> State<T> {
                 Some(claim) => !claim.swap(true, Ordering::AcqRel),
             };
             if claimed {
-                self.delivered.insert(id, value);
+                match e.slot {
+                    // SAFETY: we hold the lock and popped the entry just
+                    // now; while it was listed its slot was alive (`Slot`).
+                    Some(slot) => unsafe { slot.as_ref().fill(value) },
+                    None => {
+                        self.delivered.insert(id, value);
+                    }
+                }
                 wakers.push(e.waker);
                 return Ok(());
             }
@@ -432,10 +502,13 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn recv(&self, reason: WaitReason) -> Result<T, RecvError> {
+        // Declared before the future, so dropped after it: see `Slot`.
+        let slot = Slot::new();
         block_on_as(
             RecvFut {
                 chan: self,
                 id: None,
+                slot: &slot,
             },
             reason,
         )
@@ -477,6 +550,7 @@ impl<T> Chan<T> {
                                 RecvEntry {
                                     claim: Some(claim.clone()),
                                     waker: waker.clone(),
+                                    slot: None,
                                 },
                             );
                         }
@@ -620,7 +694,9 @@ impl<T> Drop for SendFut<'_, T> {
 /// back a message already handed to it.
 struct RecvFut<'a, T> {
     chan: &'a Chan<T>,
+    /// Its entry in the waiting list, while it has one.
     id: Option<u64>,
+    slot: &'a Slot<T>,
 }
 
 impl<T> Future for RecvFut<'_, T> {
@@ -628,10 +704,16 @@ impl<T> Future for RecvFut<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        // Woken by a sender that handed us its message: no lock needed.
+        if let Some(v) = this.slot.take() {
+            this.id = None;
+            return Poll::Ready(Ok(v));
+        }
         let mut wakers = Wakers::new();
         let r = {
             let mut st = this.chan.lock();
-            if let Some(v) = this.id.and_then(|id| st.delivered.remove(&id)) {
+            if let Some(v) = this.slot.take() {
+                // Handed over between the look above and the lock.
                 this.id = None;
                 Poll::Ready(Ok(v))
             } else if let Some(v) = st.take(&mut wakers) {
@@ -661,6 +743,7 @@ impl<T> Future for RecvFut<'_, T> {
                             RecvEntry {
                                 claim: None,
                                 waker: cx.waker().clone(),
+                                slot: Some(NonNull::from(this.slot)),
                             },
                         );
                     }
@@ -675,7 +758,17 @@ impl<T> Future for RecvFut<'_, T> {
 
 impl<T> Drop for RecvFut<'_, T> {
     fn drop(&mut self) {
-        self.chan.unregister_receiver(&mut self.id);
+        let Some(id) = self.id.take() else { return };
+        let mut wakers = Wakers::new();
+        {
+            let mut st = self.chan.lock();
+            // Out of the list first: after this no sender can reach the slot.
+            st.recv_waiters.remove(&id);
+            if let Some(v) = self.slot.take() {
+                st.reinject(v, &mut wakers);
+            }
+        }
+        wakers.wake();
     }
 }
 
