@@ -1,8 +1,10 @@
 //! The bus pipeline of `coexpat_bus` on a generated ~10 MB feed, side by
 //! side in one run:
 //!
-//! - `parse_only`: quick-xml events into a counting closure (the parser
-//!   alone);
+//! - `parser_raw`: quick-xml's own event loop, events counted and
+//!   dropped (what the parser costs before any conversion);
+//! - `parse_only`: corio's XML events (borrowed names and text, checked
+//!   nesting) into a counting closure;
 //! - `closures`: the same stages as plain closures, no coroutines (the
 //!   floor);
 //! - `corio`: the stages as corio generators ([`corio::pipe::Consumer`]),
@@ -13,7 +15,7 @@
 //!   `#[coroutine]` closures.
 //!
 //! ```text
-//! cargo bench --bench pipeline                      # stable: parse_only, closures, corio
+//! cargo bench --bench pipeline                      # stable: parsers, closures, corio
 //! cargo bench --features nightly --bench pipeline   # adds stackless
 //! python3 benches/pipeline.py target/pipeline-bench/buses.xml   # plain Python generators
 //! ```
@@ -150,7 +152,26 @@ fn run_closures<'d>(doc: &'d str) -> usize {
     out.0
 }
 
-/// The parser alone.
+/// quick-xml alone, configured as `xml::parse_str` configures it.
+fn run_parser_raw(doc: &str) -> usize {
+    let mut reader = quick_xml::Reader::from_str(doc);
+    let config = reader.config_mut();
+    config.expand_empty_elements = true;
+    config.check_end_names = true;
+    config.trim_text(false);
+    let mut n = 0;
+    loop {
+        match reader.read_event().expect("parse") {
+            quick_xml::events::Event::Eof => return n,
+            event => {
+                black_box(&event);
+                n += 1;
+            }
+        }
+    }
+}
+
+/// corio's XML events, counted.
 fn run_parse_only(doc: &str) -> usize {
     let mut n = 0;
     xml::parse_str(
@@ -196,6 +217,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("bus_pipeline");
     group.throughput(Throughput::Bytes(doc.len() as u64));
     group.sample_size(30);
+    group.bench_function("parser_raw", |b| b.iter(|| run_parser_raw(black_box(&doc))));
     group.bench_function("parse_only", |b| b.iter(|| run_parse_only(black_box(&doc))));
     group.bench_function("closures", |b| b.iter(|| run_closures(black_box(&doc))));
     group.bench_function("corio", |b| b.iter(|| run_corio(black_box(&doc))));
@@ -212,6 +234,7 @@ type Run = for<'d> fn(&'d str) -> usize;
 fn variants() -> Vec<(&'static str, Run)> {
     #[allow(unused_mut)] // pushed to with the `nightly` feature
     let mut variants: Vec<(&str, Run)> = vec![
+        ("parser_raw", run_parser_raw),
         ("parse_only", run_parse_only),
         ("closures", run_closures),
         ("corio", run_corio),
@@ -266,7 +289,12 @@ fn interleaved(doc: &str) {
         v[v.len() / 2]
     };
     let medians: Vec<f64> = times.iter_mut().map(median).collect();
-    let floor = medians[1];
+    let floor = variants
+        .iter()
+        .zip(&medians)
+        .find(|((name, _), _)| *name == "closures")
+        .map(|(_, t)| *t)
+        .expect("the closure floor is a variant");
     println!("interleaved, {rounds} rounds, {mb:.1} MB feed (median per variant):");
     for ((name, _), t) in variants.iter().zip(&medians) {
         println!(

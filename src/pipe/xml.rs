@@ -440,12 +440,11 @@ fn parse_impl<'a, S: Sink<Event<'a>>>(
     let mut depth = 0usize;
     let mut seen_root = false;
     loop {
+        // One match on the result: binding the event first would copy it
+        // out of the result, right after the parser wrote it.
         let event = match reader.read_event() {
-            Ok(event) => event,
             Err(e) => return Err(fail(reader.error_position(), e.to_string())),
-        };
-        let event = match event {
-            QEvent::Start(start) => {
+            Ok(QEvent::Start(start)) => {
                 if depth == 0 && seen_root {
                     return Err(fail(
                         reader.buffer_position(),
@@ -470,13 +469,13 @@ fn parse_impl<'a, S: Sink<Event<'a>>>(
                     attributes,
                 })
             }
-            QEvent::End(end) => {
+            Ok(QEvent::End(end)) => {
                 depth = depth.saturating_sub(1);
                 Event::End(reborrow(doc, end.name().0))
             }
-            QEvent::Text(text) if depth > 0 => Event::Text(Text::new(text.into_inner())),
-            QEvent::CData(cdata) if depth > 0 => Event::Text(Text::new(cdata.into_inner())),
-            QEvent::GeneralRef(r) if depth > 0 => {
+            Ok(QEvent::Text(text)) if depth > 0 => Event::Text(Text::new(text.into_inner())),
+            Ok(QEvent::CData(cdata)) if depth > 0 => Event::Text(Text::new(cdata.into_inner())),
+            Ok(QEvent::GeneralRef(r)) if depth > 0 => {
                 let text = match r.resolve_char_ref() {
                     Ok(Some(c)) => Cow::Owned(c.to_string()),
                     Ok(None) => match quick_xml::escape::resolve_xml_entity(&r) {
@@ -492,7 +491,7 @@ fn parse_impl<'a, S: Sink<Event<'a>>>(
                 };
                 Event::Text(Text::new(text))
             }
-            QEvent::Text(text) => {
+            Ok(QEvent::Text(text)) => {
                 if !text.bytes().all(|b| b.is_ascii_whitespace()) {
                     let message = if seen_root {
                         "junk after document element"
@@ -503,7 +502,7 @@ fn parse_impl<'a, S: Sink<Event<'a>>>(
                 }
                 continue;
             }
-            QEvent::Eof => {
+            Ok(QEvent::Eof) => {
                 if depth > 0 {
                     return Err(fail(
                         doc.len() as u64,
