@@ -12,6 +12,9 @@
 //!   the value it receives and yields it back.
 //! - `create_finish`: create a coroutine, resume it into its body, which
 //!   yields once; resume it again so that it returns; drop it.
+//! - `two_in_turn`: two suspended coroutines resumed alternately, one
+//!   round trip each per iteration (what a scheduler does between tasks:
+//!   every switch lands on another stack).
 //!
 //! Every implementation does the same work per iteration: the input goes
 //! through `black_box`, the body computes `x + 1`, and criterion consumes
@@ -262,10 +265,57 @@ fn interleaved(rounds: usize) {
     );
 }
 
+fn two_in_turn(c: &mut Criterion) {
+    let mut group = c.benchmark_group("two_in_turn");
+
+    group.bench_function("corio", |b| {
+        let adder = || {
+            let mut gen = Generator::<u64, u64, u64>::new(|co, mut x| loop {
+                x = co.yield_(x + 1)?;
+            });
+            corio_yielded(gen.send(0));
+            gen
+        };
+        let (mut a, mut z) = (adder(), adder());
+        b.iter(|| {
+            corio_yielded(a.send(black_box(INPUT))) + corio_yielded(z.send(black_box(INPUT)))
+        });
+    });
+
+    group.bench_function("corosensei", |b| {
+        let adder = || {
+            let mut co = Coroutine::with_stack(
+                DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"),
+                |yielder: &Yielder<u64, u64>, mut x: u64| -> u64 {
+                    loop {
+                        x = yielder.suspend(x + 1);
+                    }
+                },
+            );
+            co.resume(0);
+            co
+        };
+        let (mut a, mut z) = (adder(), adder());
+        let step =
+            |co: &mut Coroutine<u64, u64, u64, DefaultStack>| match co.resume(black_box(INPUT)) {
+                CoroutineResult::Yield(y) => y,
+                CoroutineResult::Return(_) => unreachable!("the benchmark body yields"),
+            };
+        b.iter(|| step(&mut a) + step(&mut z));
+    });
+
+    group.finish();
+}
+
 // `criterion_group!` defines an undocumented `pub fn benches`.
 #[allow(missing_docs)]
 mod group {
-    criterion::criterion_group!(benches, super::send_round_trip, super::create_finish);
+    criterion::criterion_group!(
+        benches,
+        super::send_round_trip,
+        super::create_finish,
+        super::two_in_turn
+    );
 }
 
 fn main() {

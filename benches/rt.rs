@@ -4,6 +4,8 @@
 //!   inside a running task;
 //! - `channel_ping_pong`: a round trip over two channels between two tasks,
 //!   bounded (capacity 1) and unbounded;
+//! - `yield_pair`: two tasks calling `yield_now` in turn; one iteration is
+//!   two task switches;
 //! - `timers_10k`: 10,000 tasks each sleeping 1 ms at once, all joined.
 //!
 //! ```text
@@ -147,6 +149,49 @@ fn ping_pong(c: &mut Criterion) {
     group.finish();
 }
 
+/// Two tasks giving each other the thread: what a task switch costs.
+fn yield_pair(c: &mut Criterion) {
+    let mut group = c.benchmark_group("yield_pair");
+    group.bench_function("corio", |b| {
+        b.iter_custom(|iters| {
+            corio::run(|| {
+                let other = corio::spawn(move || {
+                    for _ in 0..iters {
+                        corio::yield_now();
+                    }
+                });
+                let start = Instant::now();
+                for _ in 0..iters {
+                    corio::yield_now();
+                }
+                let elapsed = start.elapsed();
+                other.join().unwrap();
+                elapsed
+            })
+        })
+    });
+    let rt = tokio_rt();
+    group.bench_function("tokio_current_thread", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let other = tokio::spawn(async move {
+                    for _ in 0..iters {
+                        tokio::task::yield_now().await;
+                    }
+                });
+                let start = Instant::now();
+                for _ in 0..iters {
+                    tokio::task::yield_now().await;
+                }
+                let elapsed = start.elapsed();
+                other.await.unwrap();
+                elapsed
+            })
+        })
+    });
+    group.finish();
+}
+
 const TIMERS: usize = 10_000;
 
 fn timers(c: &mut Criterion) {
@@ -186,6 +231,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = spawn_join, ping_pong, timers
+    targets = spawn_join, ping_pong, yield_pair, timers
 }
 criterion_main!(benches);

@@ -17,6 +17,8 @@
 use std::cell::Cell;
 use std::ptr;
 
+use corosensei::Yielder;
+
 /// What corio knows about a running coroutine. Lives on that coroutine's
 /// stack for as long as its body runs.
 pub(crate) struct Frame {
@@ -28,8 +30,11 @@ pub(crate) struct Frame {
     pub(crate) name: Option<Box<str>>,
     /// Switches out of this coroutine to whoever resumed it, marked as a
     /// park rather than a yield, and returns when it is resumed again.
-    pub(crate) park: unsafe fn(*const ()),
-    /// The argument for `park`: the coroutine's corosensei yielder.
+    /// `None` for a runtime task, which parks by suspending its own
+    /// coroutine, inline (see [`suspend_current`]).
+    pub(crate) park: Option<unsafe fn(*const ())>,
+    /// The argument for `park`: the coroutine's corosensei yielder (for a
+    /// task, a `Yielder<(), ()>`).
     pub(crate) park_ctx: *const (),
 }
 
@@ -76,6 +81,7 @@ impl Drop for Restore {
 /// # Panics
 ///
 /// Panics when no coroutine is running on this thread.
+#[inline]
 pub(crate) fn suspend_current() {
     let frame = current();
     assert!(
@@ -83,10 +89,23 @@ pub(crate) fn suspend_current() {
         "corio: cannot park outside a coroutine (no task is running on this thread)"
     );
     // SAFETY: a non-null current frame belongs to the coroutine running on
-    // this thread; its `park` function and context were set together by
-    // that coroutine's body, and stay valid while the body runs.
-    unsafe {
-        let frame = &*frame;
-        (frame.park)(frame.park_ctx);
+    // this thread and lives on its stack while its body runs.
+    let frame = unsafe { &*frame };
+    match frame.park {
+        // A task, parked by the task itself (the common case): the suspend
+        // is inlined here, with no call around the switch, because a return
+        // crossing a stack switch is a mispredicted return.
+        None => {
+            // SAFETY: a frame without a park function is a runtime task's,
+            // whose `park_ctx` is its own yielder (`rt::core`), valid while
+            // the task runs; we are running on that task's stack.
+            let yielder = unsafe { &*frame.park_ctx.cast::<Yielder<(), ()>>() };
+            // Back on this stack, this frame is the running one again.
+            let _running = Restore(frame);
+            yielder.suspend(());
+        }
+        // SAFETY: the function and its context were set together by the
+        // generator body that owns the frame, and stay valid while it runs.
+        Some(park) => unsafe { park(frame.park_ctx) },
     }
 }

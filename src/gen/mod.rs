@@ -279,7 +279,7 @@ impl Builder {
                     stack_limit,
                     stack_size,
                     name,
-                    park: park_body::<I, Y, E>,
+                    park: Some(park_body::<I, Y, E>),
                     park_ctx: (yielder as *const GenYielder<I, Y, E>).cast(),
                 },
                 yielder,

@@ -282,7 +282,8 @@ impl Core {
                 stack_limit,
                 stack_size: usable,
                 name: frame_name,
-                park: park_task,
+                // Parks inline (`frame::suspend_current`), through `park_ctx`.
+                park: None,
                 park_ctx: (yielder as *const Yielder<(), ()>).cast(),
             };
             frame::set_current(&frame);
@@ -353,6 +354,7 @@ impl Core {
     }
 
     /// Resumes one task until it parks, yields or finishes.
+    #[inline(always)]
     fn run_task(&self, task: Rc<Task>) {
         if task.state.get() != TaskState::Scheduled {
             return; // A stale queue entry.
@@ -557,17 +559,4 @@ fn run_catching<T>(body: impl FnOnce() -> T) -> Result<T, JoinError> {
             JoinError::Panicked(payload)
         }
     })
-}
-
-/// A task's `Frame::park`: switches from the task to the scheduler.
-///
-/// # Safety
-///
-/// `ctx` must be the yielder of the task running on this thread.
-unsafe fn park_task(ctx: *const ()) {
-    // SAFETY: the caller passes the running task's own yielder, which lives
-    // on the task's stack for as long as the task runs.
-    let yielder = unsafe { &*ctx.cast::<Yielder<(), ()>>() };
-    let _running = frame::Restore(frame::current());
-    yielder.suspend(());
 }
