@@ -304,6 +304,35 @@ fn two_in_turn(c: &mut Criterion) {
         b.iter(|| step(&mut a) + step(&mut z));
     });
 
+    // The same, but each body suspends inside a function it calls: after
+    // every switch a return goes where the CPU's return predictor does not
+    // expect it (its entries belong to the other stack).
+    group.bench_function("corosensei_suspend_in_call", |b| {
+        #[inline(never)]
+        fn add_one_via_call(yielder: &Yielder<u64, u64>, x: u64) -> u64 {
+            yielder.suspend(x + 1)
+        }
+        let adder = || {
+            let mut co = Coroutine::with_stack(
+                DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"),
+                |yielder: &Yielder<u64, u64>, mut x: u64| -> u64 {
+                    loop {
+                        x = add_one_via_call(yielder, x);
+                    }
+                },
+            );
+            co.resume(0);
+            co
+        };
+        let (mut a, mut z) = (adder(), adder());
+        let step =
+            |co: &mut Coroutine<u64, u64, u64, DefaultStack>| match co.resume(black_box(INPUT)) {
+                CoroutineResult::Yield(y) => y,
+                CoroutineResult::Return(_) => unreachable!("the benchmark body yields"),
+            };
+        b.iter(|| step(&mut a) + step(&mut z));
+    });
+
     group.finish();
 }
 

@@ -4,12 +4,18 @@
 //! each sending 64-byte requests and checking every byte of each echo.
 //!
 //! ```text
-//! cargo run --release --example echo_load -- [--secs S] [--conns 1,50,500] [--servers corio,tokio,threads]
+//! cargo run --release --example echo_load -- [--secs S] [--conns 1,50,500] [--servers corio,tokio,threads] [--pairs N]
 //! ```
 //!
 //! Prints one line per server and connection count: round trips per
 //! second and the number of mismatched bytes (always 0, or the run fails).
 //! Every run is bounded by `--secs` (default 3).
+//!
+//! `--pairs N` compares corio with tokio on a noisy machine: for each
+//! connection count it runs N pairs in the order corio, tokio, tokio,
+//! corio, ... (so that a drift of the machine favours neither), then
+//! prints each pair's ratio of corio's round trips to tokio's and their
+//! median.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -125,6 +131,17 @@ fn load(addr: SocketAddr, conns: usize, secs: f64) -> (u64, u64) {
     })
 }
 
+/// corio's rate over tokio's for each consecutive corio/tokio pair of runs.
+fn pair_ratios(rates: &[(&str, f64)]) -> Vec<f64> {
+    rates
+        .chunks_exact(2)
+        .filter_map(|pair| {
+            let of = |name| pair.iter().find(|(s, _)| *s == name).map(|(_, r)| *r);
+            Some(of("corio")? / of("tokio")?)
+        })
+        .collect()
+}
+
 fn arg(name: &str) -> Option<String> {
     std::env::args().skip_while(|a| a != name).nth(1)
 }
@@ -136,13 +153,24 @@ fn main() {
         .split(',')
         .map(|c| c.parse().expect("--conns takes numbers"))
         .collect();
-    let servers = arg("--servers").unwrap_or_else(|| "corio,tokio,threads".into());
+    let pairs: usize = arg("--pairs").map_or(0, |s| s.parse().expect("--pairs takes a number"));
+    let servers = match (arg("--servers"), pairs) {
+        (Some(servers), _) => servers,
+        (None, 0) => "corio,tokio,threads".into(),
+        // Pair i runs corio first when i is even, tokio first when odd.
+        (None, n) => (0..n)
+            .map(|i| ["corio,tokio", "tokio,corio"][i % 2])
+            .collect::<Vec<_>>()
+            .join(","),
+    };
     println!(
         "{:>8}  {:>6}  {:>14}  {:>9}",
         "server", "conns", "round trips/s", "bad bytes"
     );
     let mut failed = false;
+    let mut summaries = Vec::new();
     for &n in &conns {
+        let mut rates: Vec<(&str, f64)> = Vec::new();
         for server in servers.split(',') {
             let (ready_tx, ready_rx) = std::sync::mpsc::channel();
             let stop = Arc::new(AtomicBool::new(false));
@@ -159,12 +187,23 @@ fn main() {
             // Unblock the accept loop so the server thread ends.
             stop.store(true, Ordering::Relaxed);
             let _ = std::net::TcpStream::connect(addr);
-            println!(
-                "{server:>8}  {n:>6}  {:>14.0}  {bad:>9}",
-                trips as f64 / secs
-            );
+            let rate = trips as f64 / secs;
+            println!("{server:>8}  {n:>6}  {rate:>14.0}  {bad:>9}");
             failed |= bad != 0 || trips == 0;
+            rates.push((server, rate));
         }
+        if pairs > 0 {
+            summaries.push((n, pair_ratios(&rates)));
+        }
+    }
+    for (n, mut ratios) in summaries {
+        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
+        ratios.sort_by(f64::total_cmp);
+        let median = ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN);
+        println!(
+            "{n} conns: corio/tokio per pair {}; median {median:.3}",
+            shown.join(" ")
+        );
     }
     if failed {
         eprintln!("echo_load: some echoes were wrong or missing");

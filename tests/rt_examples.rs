@@ -38,6 +38,33 @@ fn gevent_demo_spawns_and_joins_greenlets() {
 }
 
 #[test]
+fn echo_load_pairs_corio_with_tokio_and_reports_the_median_ratio() {
+    let out = example_stdout(
+        "echo_load",
+        &["--secs", "0.2", "--conns", "4", "--pairs", "2"],
+    );
+    let servers: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .take(4)
+        .collect();
+    // Alternating order, so that a drifting machine favours neither.
+    assert_eq!(servers, ["corio", "tokio", "tokio", "corio"], "{out}");
+    let summary = out.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("4 conns: corio/tokio per pair ") && summary.contains("; median "),
+        "{out}"
+    );
+    let ratios = summary
+        .split("per pair ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_default();
+    assert_eq!(ratios.split_whitespace().count(), 2, "{out}");
+}
+
+#[test]
 fn echo_load_verifies_every_byte_against_each_server() {
     let out = example_stdout(
         "echo_load",
