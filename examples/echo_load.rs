@@ -181,12 +181,15 @@ fn main() {
                 "threads" => threads_server,
                 other => panic!("unknown server {other}"),
             };
-            std::thread::spawn(move || start(ready_tx, server_stop));
+            let server_thread = std::thread::spawn(move || start(ready_tx, server_stop));
             let addr = ready_rx.recv().unwrap();
             let (trips, bad) = load(addr, n, secs);
             // Unblock the accept loop so the server thread ends.
             stop.store(true, Ordering::Relaxed);
             let _ = std::net::TcpStream::connect(addr);
+            // Each server shuts down before the next starts (and before the
+            // process exits), so no run overlaps another.
+            server_thread.join().expect("the server thread panicked");
             let rate = trips as f64 / secs;
             println!("{server:>8}  {n:>6}  {rate:>14.0}  {bad:>9}");
             failed |= bad != 0 || trips == 0;
@@ -199,7 +202,12 @@ fn main() {
     for (n, mut ratios) in summaries {
         let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
         ratios.sort_by(f64::total_cmp);
-        let median = ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN);
+        let mid = ratios.len() / 2;
+        let median = match ratios.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => ratios[mid],
+            _ => (ratios[mid - 1] + ratios[mid]) / 2.0,
+        };
         println!(
             "{n} conns: corio/tokio per pair {}; median {median:.3}",
             shown.join(" ")
