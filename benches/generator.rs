@@ -265,6 +265,34 @@ fn interleaved(rounds: usize) {
     );
 }
 
+/// Two raw corosensei coroutines whose bodies loop over `step`, resumed in
+/// turn.
+/// `step` is generic, so that a closure inlines into the body's loop.
+fn two_corosensei<F>(b: &mut criterion::Bencher<'_>, step: F)
+where
+    F: Fn(&Yielder<u64, u64>, u64) -> u64 + Copy + 'static,
+{
+    let adder = || {
+        let mut co = Coroutine::with_stack(
+            DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"),
+            move |yielder: &Yielder<u64, u64>, mut x: u64| -> u64 {
+                loop {
+                    x = step(yielder, x);
+                }
+            },
+        );
+        co.resume(0);
+        co
+    };
+    let (mut a, mut z) = (adder(), adder());
+    let resume = |co: &mut Coroutine<u64, u64, u64, DefaultStack>| match co.resume(black_box(INPUT))
+    {
+        CoroutineResult::Yield(y) => y,
+        CoroutineResult::Return(_) => unreachable!("the benchmark body yields"),
+    };
+    b.iter(|| resume(&mut a) + resume(&mut z));
+}
+
 fn two_in_turn(c: &mut Criterion) {
     let mut group = c.benchmark_group("two_in_turn");
 
@@ -283,54 +311,18 @@ fn two_in_turn(c: &mut Criterion) {
     });
 
     group.bench_function("corosensei", |b| {
-        let adder = || {
-            let mut co = Coroutine::with_stack(
-                DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"),
-                |yielder: &Yielder<u64, u64>, mut x: u64| -> u64 {
-                    loop {
-                        x = yielder.suspend(x + 1);
-                    }
-                },
-            );
-            co.resume(0);
-            co
-        };
-        let (mut a, mut z) = (adder(), adder());
-        let step =
-            |co: &mut Coroutine<u64, u64, u64, DefaultStack>| match co.resume(black_box(INPUT)) {
-                CoroutineResult::Yield(y) => y,
-                CoroutineResult::Return(_) => unreachable!("the benchmark body yields"),
-            };
-        b.iter(|| step(&mut a) + step(&mut z));
+        two_corosensei(b, |yielder, x| yielder.suspend(x + 1))
     });
 
     // The same, but each body suspends inside a function it calls: after
     // every switch a return goes where the CPU's return predictor does not
     // expect it (its entries belong to the other stack).
+    #[inline(never)]
+    fn add_one_via_call(yielder: &Yielder<u64, u64>, x: u64) -> u64 {
+        yielder.suspend(x + 1)
+    }
     group.bench_function("corosensei_suspend_in_call", |b| {
-        #[inline(never)]
-        fn add_one_via_call(yielder: &Yielder<u64, u64>, x: u64) -> u64 {
-            yielder.suspend(x + 1)
-        }
-        let adder = || {
-            let mut co = Coroutine::with_stack(
-                DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"),
-                |yielder: &Yielder<u64, u64>, mut x: u64| -> u64 {
-                    loop {
-                        x = add_one_via_call(yielder, x);
-                    }
-                },
-            );
-            co.resume(0);
-            co
-        };
-        let (mut a, mut z) = (adder(), adder());
-        let step =
-            |co: &mut Coroutine<u64, u64, u64, DefaultStack>| match co.resume(black_box(INPUT)) {
-                CoroutineResult::Yield(y) => y,
-                CoroutineResult::Return(_) => unreachable!("the benchmark body yields"),
-            };
-        b.iter(|| step(&mut a) + step(&mut z));
+        two_corosensei(b, add_one_via_call)
     });
 
     group.finish();
