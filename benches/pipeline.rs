@@ -5,8 +5,13 @@
 //!   dropped (what the parser costs before any conversion);
 //! - `parse_only`: corio's XML events (borrowed names and text, checked
 //!   nesting) into a counting closure;
+//! - `switch_only`: corio's XML events, each followed by a bare corosensei
+//!   resume and yield with no stage work: the least a stackful stage taking
+//!   one event per switch can cost;
 //! - `closures`: the same stages as plain closures, no coroutines (the
 //!   floor);
+//! - `closures_q64`: the floor behind a 64-event queue: what moving every
+//!   event through a queue costs, with no coroutine;
 //! - `corio`: the stages as corio generators ([`corio::pipe::Consumer`]),
 //!   exactly those of the examples, one switch per item as in Python;
 //! - `corio_b64`: the same stages, each queueing 64 items per switch
@@ -94,7 +99,19 @@ fn run_corio_batched(doc: &str) -> usize {
 }
 
 /// The same stages as plain closures: no coroutine, no switch.
-fn run_closures<'d>(doc: &'d str) -> usize {
+fn run_closures(doc: &str) -> usize {
+    run_closures_with(doc, 1)
+}
+
+/// The closure floor behind a queue of 64 events, drained in one go: what
+/// moving every event through a queue costs, with no coroutine at all.
+fn run_closures_queued(doc: &str) -> usize {
+    run_closures_with(doc, 64)
+}
+
+/// The closure stages; with `queue > 1`, the events wait in a queue of that
+/// many before the first stage takes them.
+fn run_closures_with<'d>(doc: &'d str, queue: usize) -> usize {
     let mut out = Lines::default();
     {
         let mut printer = |bus: Bus<'d>| -> Result<(), Error> {
@@ -147,9 +164,53 @@ fn run_closures<'d>(doc: &'d str) -> usize {
             }
             Ok(())
         };
-        xml::parse_str(doc, sink_fn(to_dicts)).expect("pipeline");
+        if queue > 1 {
+            let mut to_dicts = to_dicts;
+            let mut queued = std::collections::VecDeque::with_capacity(queue);
+            xml::parse_str(
+                doc,
+                sink_fn(|event: Event<'d>| {
+                    queued.push_back(event);
+                    if queued.len() >= queue {
+                        queued.drain(..).try_for_each(&mut to_dicts)?;
+                    }
+                    Ok(())
+                }),
+            )
+            .expect("pipeline");
+            queued
+                .drain(..)
+                .try_for_each(&mut to_dicts)
+                .expect("pipeline");
+        } else {
+            xml::parse_str(doc, sink_fn(to_dicts)).expect("pipeline");
+        }
     }
     out.0
+}
+
+/// The parser with a bare corosensei switch per event and no stage work:
+/// the least a stackful stage that takes one event per switch can cost.
+fn run_switch_only(doc: &str) -> usize {
+    use corosensei::{Coroutine, CoroutineResult};
+    let mut switches = 0usize;
+    let mut stage = Coroutine::<usize, (), ()>::new(|yielder, mut n| loop {
+        black_box(n);
+        n = yielder.suspend(());
+    });
+    xml::parse_str(
+        doc,
+        sink_fn(|event: Event<'_>| {
+            black_box(&event);
+            switches += 1;
+            match stage.resume(switches) {
+                CoroutineResult::Yield(()) => Ok(()),
+                CoroutineResult::Return(()) => unreachable!("the stage loops"),
+            }
+        }),
+    )
+    .expect("parse");
+    switches
 }
 
 /// quick-xml alone, configured as `xml::parse_str` configures it.
@@ -193,6 +254,11 @@ mod stackless;
 fn bench(c: &mut Criterion) {
     let doc = feed();
     let expected = run_closures(&doc);
+    assert_eq!(
+        run_closures_queued(&doc),
+        expected,
+        "queued closures and closures disagree"
+    );
     assert_eq!(run_corio(&doc), expected, "corio and closures disagree");
     assert_eq!(
         run_corio_batched(&doc),
@@ -219,7 +285,13 @@ fn bench(c: &mut Criterion) {
     group.sample_size(30);
     group.bench_function("parser_raw", |b| b.iter(|| run_parser_raw(black_box(&doc))));
     group.bench_function("parse_only", |b| b.iter(|| run_parse_only(black_box(&doc))));
+    group.bench_function("switch_only", |b| {
+        b.iter(|| run_switch_only(black_box(&doc)))
+    });
     group.bench_function("closures", |b| b.iter(|| run_closures(black_box(&doc))));
+    group.bench_function("closures_q64", |b| {
+        b.iter(|| run_closures_queued(black_box(&doc)))
+    });
     group.bench_function("corio", |b| b.iter(|| run_corio(black_box(&doc))));
     group.bench_function("corio_b64", |b| {
         b.iter(|| run_corio_batched(black_box(&doc)))
@@ -236,7 +308,9 @@ fn variants() -> Vec<(&'static str, Run)> {
     let mut variants: Vec<(&str, Run)> = vec![
         ("parser_raw", run_parser_raw),
         ("parse_only", run_parse_only),
+        ("switch_only", run_switch_only),
         ("closures", run_closures),
+        ("closures_q64", run_closures_queued),
         ("corio", run_corio),
         ("corio_b64", run_corio_batched),
     ];
@@ -298,7 +372,7 @@ fn interleaved(doc: &str) {
     println!("interleaved, {rounds} rounds, {mb:.1} MB feed (median per variant):");
     for ((name, _), t) in variants.iter().zip(&medians) {
         println!(
-            "  {name:<11} {:7.2} ms  {:7.1} MB/s  {:.3}x the closure floor's time",
+            "  {name:<12} {:7.2} ms  {:7.1} MB/s  {:.3}x the closure floor's time",
             t * 1e3,
             mb / t,
             t / floor
