@@ -28,14 +28,19 @@ pub(crate) struct Frame {
     pub(crate) stack_size: usize,
     /// The name given by the builder, if any.
     pub(crate) name: Option<Box<str>>,
-    /// Switches out of this coroutine to whoever resumed it, marked as a
-    /// park rather than a yield, and returns when it is resumed again.
-    /// `None` for a runtime task, which parks by suspending its own
-    /// coroutine, inline (see [`suspend_current`]).
-    pub(crate) park: Option<unsafe fn(*const ())>,
-    /// The argument for `park`: the coroutine's corosensei yielder (for a
-    /// task, a `Yielder<(), ()>`).
-    pub(crate) park_ctx: *const (),
+    /// How to switch out of this coroutine to whoever resumed it, marked
+    /// as a park rather than a yield (see [`suspend_current`]).
+    pub(crate) park: Park,
+}
+
+/// How a running coroutine parks.
+pub(crate) enum Park {
+    /// A runtime task: it suspends its own coroutine, through its yielder,
+    /// inline at the park site.
+    Task(*const Yielder<(), ()>),
+    /// A generator body: a function that switches out of it, and its
+    /// argument (the body's corosensei yielder).
+    Body(unsafe fn(*const ()), *const ()),
 }
 
 thread_local! {
@@ -95,17 +100,16 @@ pub(crate) fn suspend_current() {
         // A task, parked by the task itself (the common case): the suspend
         // is inlined here, with no call around the switch, because a return
         // crossing a stack switch is a mispredicted return.
-        None => {
-            // SAFETY: a frame without a park function is a runtime task's,
-            // whose `park_ctx` is its own yielder (`rt::core`), valid while
-            // the task runs; we are running on that task's stack.
-            let yielder = unsafe { &*frame.park_ctx.cast::<Yielder<(), ()>>() };
+        Park::Task(yielder) => {
+            // SAFETY: the task's own yielder (`rt::core`), valid while the
+            // task runs, which it does: its frame is the current one.
+            let yielder = unsafe { &*yielder };
             // Back on this stack, this frame is the running one again.
             let _running = Restore(frame);
             yielder.suspend(());
         }
-        // SAFETY: the function and its context were set together by the
+        // SAFETY: the function and its argument were set together by the
         // generator body that owns the frame, and stay valid while it runs.
-        Some(park) => unsafe { park(frame.park_ctx) },
+        Park::Body(park, ctx) => unsafe { park(ctx) },
     }
 }

@@ -94,7 +94,7 @@ use std::mem::MaybeUninit;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 pub use error::{Error, Interrupt};
-use frame::Frame;
+use frame::{Frame, Park};
 
 use crate::stack::{self, PooledStack, StackError};
 
@@ -279,8 +279,10 @@ impl Builder {
                     stack_limit,
                     stack_size,
                     name,
-                    park: Some(park_body::<I, Y, E>),
-                    park_ctx: (yielder as *const GenYielder<I, Y, E>).cast(),
+                    park: Park::Body(
+                        park_body::<I, Y, E>,
+                        (yielder as *const GenYielder<I, Y, E>).cast(),
+                    ),
                 },
                 yielder,
             };

@@ -19,7 +19,7 @@ use super::task::{
     Cancelled, JoinError, JoinHandle, JoinInner, Task, TaskCoroutine, TaskHandle, TaskId, TaskKey,
     TaskState,
 };
-use crate::gen::frame::{self, Frame};
+use crate::gen::frame::{self, Frame, Park};
 use crate::reactor::Reactor;
 use crate::stack::{PooledStack, StackError};
 
@@ -282,9 +282,7 @@ impl Core {
                 stack_limit,
                 stack_size: usable,
                 name: frame_name,
-                // Parks inline (`frame::suspend_current`), through `park_ctx`.
-                park: None,
-                park_ctx: (yielder as *const Yielder<(), ()>).cast(),
+                park: Park::Task(yielder),
             };
             frame::set_current(&frame);
             let result = if task_handle.cancel.load(Ordering::Acquire) {

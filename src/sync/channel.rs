@@ -231,15 +231,42 @@ struct RecvEntry<T> {
     /// Where a plain `recv` takes its message: a [`Slot`] on the waiting
     /// side, so that it needs no second look under the lock. Select arms
     /// have none and take theirs from `State::delivered`.
-    slot: Option<NonNull<Slot<T>>>,
+    slot: Option<SlotPtr<T>>,
 }
 
-// SAFETY: the slot pointer is only dereferenced by a sender holding the
-// channel's lock, while the entry is still in the waiting list; the
-// receiver that owns the slot removes its entry under the same lock before
-// the slot goes away (see `Slot`). What moves between threads through it is
-// a `T`, hence the `T: Send` bound, as for the rest of the channel.
-unsafe impl<T: Send> Send for RecvEntry<T> {}
+/// A registered [`Slot`], reachable from the channel's waiting list.
+struct SlotPtr<T>(NonNull<Slot<T>>);
+
+// SAFETY: a `SlotPtr` is used by one sender at most, once, under the
+// channel's lock, right after it removed the entry holding it; the slot is
+// alive until then (its owner cannot return before it sees `full`, or
+// before it removed its own entry under the same lock), and the sender does
+// not touch it after setting `full` (see `SlotPtr::fill`). What crosses
+// threads through it is one `T`, hence `T: Send`, as for the rest of the
+// channel.
+unsafe impl<T: Send> Send for SlotPtr<T> {}
+
+impl<T> SlotPtr<T> {
+    /// Fills the slot and hands it back to its owner.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the channel's lock and has just removed the entry
+    /// holding this pointer from the waiting list: the slot is then alive,
+    /// and empty (its owner took the previous value before registering
+    /// again), and no other sender can reach it.
+    unsafe fn fill(self, value: T) {
+        let slot = self.0.as_ptr();
+        // SAFETY: per the contract, the slot is alive and only we write to
+        // it; its owner reads `value` only after it sees `full`, which is
+        // still false. Nothing touches the slot after the `Release` store:
+        // from then on its owner may take the value and free the slot.
+        unsafe {
+            *(*slot).value.get() = Some(value);
+            (*slot).full.store(true, Ordering::Release);
+        }
+    }
+}
 
 /// The message handed to one blocked `recv`. It lives in the frame of
 /// `Chan::recv`, below the future that registers it, so it outlives that
@@ -260,21 +287,6 @@ impl<T> Slot<T> {
             full: AtomicBool::new(false),
             value: UnsafeCell::new(None),
         }
-    }
-
-    /// Fills the slot.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds the channel's lock and has just removed this slot's
-    /// entry from the waiting list (so the slot is alive, and empty: its
-    /// owner took the previous value before registering again).
-    unsafe fn fill(&self, value: T) {
-        // SAFETY: the owner reads `value` only after it sees `full`, which
-        // is still false, and no other sender can reach the slot (its entry
-        // left the list under the lock we hold).
-        unsafe { *self.value.get() = Some(value) };
-        self.full.store(true, Ordering::Release);
     }
 
     /// The value a sender left, if any. Only the slot's owner calls this.
@@ -303,7 +315,8 @@ pub(crate) struct State<T> {
     cap: usize,
     recv_waiters: IdMap<RecvEntry<T>>,
     send_waiters: IdMap<SendEntry<T>>,
-    /// Messages handed to blocked receivers that have not picked them up.
+    /// Messages handed to blocked select arms that have not picked them up
+    /// (a plain `recv` gets its message in its `Slot`).
     delivered: IdMap<T>,
     /// Blocked senders whose message was taken.
     sent: IdSet,
@@ -377,8 +390,8 @@ impl<T> State<T> {
             if claimed {
                 match e.slot {
                     // SAFETY: we hold the lock and popped the entry just
-                    // now; while it was listed its slot was alive (`Slot`).
-                    Some(slot) => unsafe { slot.as_ref().fill(value) },
+                    // now, as `SlotPtr::fill` requires.
+                    Some(slot) => unsafe { slot.fill(value) },
                     None => {
                         self.delivered.insert(id, value);
                     }
@@ -573,8 +586,9 @@ impl<T> Chan<T> {
         v
     }
 
-    /// Withdraws a blocked receiver (a `recv` or a select arm); a message
-    /// already handed to it goes back into the channel.
+    /// Withdraws a blocked select arm; a message already handed to it goes
+    /// back into the channel. (A plain `recv` withdraws in
+    /// `RecvFut::drop`.)
     pub(crate) fn unregister_receiver(&self, id: &mut Option<u64>) {
         let Some(i) = id.take() else { return };
         let mut wakers = Wakers::new();
@@ -743,7 +757,7 @@ impl<T> Future for RecvFut<'_, T> {
                             RecvEntry {
                                 claim: None,
                                 waker: cx.waker().clone(),
-                                slot: Some(NonNull::from(this.slot)),
+                                slot: Some(SlotPtr(NonNull::from(this.slot))),
                             },
                         );
                     }
