@@ -490,6 +490,12 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn send(&self, value: T, reason: WaitReason) -> Result<(), SendError<T>> {
+        // Most sends need no wait: try once, without setting up a wait.
+        let value = match self.try_send(value) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Disconnected(value)) => return Err(SendError(value)),
+            Err(TrySendError::Full(value)) => value,
+        };
         block_on_as(
             SendFut {
                 chan: self,

@@ -43,11 +43,15 @@ impl Wakers {
 
     /// Calls every collected waker. Call it after dropping the lock.
     pub(crate) fn wake(self) {
-        if let Some(w) = self.one {
+        let Wakers { one, more } = self;
+        if let Some(w) = one {
             w.wake();
         }
-        for w in self.more {
-            w.wake();
+        // Usually empty: no iterator to set up then.
+        if !more.is_empty() {
+            for w in more {
+                w.wake();
+            }
         }
     }
 }
