@@ -359,6 +359,32 @@ fn a_join_handle_is_a_future_and_can_be_joined_from_another_thread() {
 }
 
 #[test]
+fn a_burst_of_blocking_jobs_runs_at_once() {
+    // Leave an idle pool thread behind, then submit jobs that can only
+    // finish together: each waits until all of them have started.
+    corio::task::spawn_blocking(|| ()).join().unwrap();
+    const JOBS: usize = 4;
+    let started = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..JOBS)
+        .map(|_| {
+            let started = started.clone();
+            corio::task::spawn_blocking(move || {
+                started.fetch_add(1, Ordering::SeqCst);
+                // A guard against hanging, not a timing assertion.
+                let give_up = std::time::Instant::now() + Duration::from_secs(30);
+                while started.load(Ordering::SeqCst) < JOBS && std::time::Instant::now() < give_up {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                started.load(Ordering::SeqCst)
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), JOBS, "the jobs did not all run at once");
+    }
+}
+
+#[test]
 fn spawn_blocking_runs_off_the_runtime_and_reports_panics() {
     corio::run(|| {
         let ticks = Rc::new(Cell::new(0));

@@ -49,17 +49,22 @@ impl Pool {
         state.queue.push_back(job);
         if state.idle > 0 {
             self.work.notify_one();
+        }
+        // A notified worker counts as idle until it wakes and takes a job:
+        // start a thread unless enough idle ones are there for every queued
+        // job, so that a burst of jobs runs at once, not one after another.
+        if state.idle >= state.queue.len() || state.threads >= MAX_BLOCKING_THREADS {
             return;
         }
-        if state.threads < MAX_BLOCKING_THREADS {
-            let spawned = std::thread::Builder::new()
-                .name("corio-blocking".into())
-                .spawn(move || self.worker());
-            if spawned.is_ok() {
-                state.threads += 1;
-            }
-            // If no thread could be started, the job waits for a running
-            // one; with none at all it waits for the next successful start.
+        state.threads += 1;
+        drop(state);
+        let spawned = std::thread::Builder::new()
+            .name("corio-blocking".into())
+            .spawn(move || self.worker());
+        if spawned.is_err() {
+            // The job waits for a running thread; with none at all, for the
+            // next successful start.
+            self.state.lock().unwrap_or_else(|e| e.into_inner()).threads -= 1;
         }
     }
 
