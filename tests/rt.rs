@@ -495,7 +495,10 @@ fn the_dump_lists_tasks_with_name_state_wait_and_origin() {
         assert_eq!(s.spawned_at.line(), line);
         let j = find("joiner");
         assert_eq!(j.waiting_on, WaitReason::Join(s.id), "{text}");
-        assert_eq!(find("main").status, TaskStatus::Running);
+        let main = find("main");
+        assert_eq!(main.status, TaskStatus::Running);
+        // The main task was spawned by `corio::run` in this test.
+        assert_eq!(main.spawned_at.file(), file!());
         assert!(
             text.contains("sleeper") && text.contains("waiting on join task"),
             "{text}"

@@ -225,6 +225,7 @@ impl Core {
     ///
     /// The caller must drive the task to completion, or drop it through
     /// [`Core::shutdown`], before the data `body` borrows goes away.
+    #[track_caller]
     pub(crate) unsafe fn spawn_main<'a, T, F>(&self, body: F) -> Result<JoinHandle<T>, StackError>
     where
         F: FnOnce() -> T + 'a,

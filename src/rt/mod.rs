@@ -151,6 +151,7 @@ impl Runtime {
     /// Propagates a panic of the main task; panics if a runtime is already
     /// running on this thread, or if the main task's stack cannot be
     /// mapped.
+    #[track_caller]
     pub fn run<T>(&self, main: impl FnOnce() -> T) -> T {
         let stored = self
             .reactor
@@ -199,6 +200,7 @@ impl Runtime {
 /// # Panics
 ///
 /// As [`Runtime::run`], and if the runtime cannot be created.
+#[track_caller]
 pub fn run<T>(main: impl FnOnce() -> T) -> T {
     Runtime::builder()
         .build()
