@@ -159,14 +159,17 @@ fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
 /// Starts connecting `fd` to the socket address `addr` of length `len`:
 /// `Ok(true)` if connected already, `Ok(false)` if the connection is in
 /// progress (wait for writability, then check `SO_ERROR`).
-fn start_connect(
+///
+/// # Safety
+///
+/// `addr` must point to a socket address that is valid for `len` bytes.
+unsafe fn start_connect(
     fd: &OwnedFd,
     addr: *const libc::sockaddr,
     len: libc::socklen_t,
 ) -> io::Result<bool> {
     use std::os::fd::AsRawFd;
-    // SAFETY: the callers pass a pointer to a live socket address of `len`
-    // bytes.
+    // SAFETY: `addr` is valid for `len` bytes (this function's contract).
     if unsafe { libc::connect(fd.as_raw_fd(), addr, len) } == 0 {
         return Ok(true);
     }

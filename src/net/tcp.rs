@@ -194,11 +194,14 @@ impl TcpStream {
         };
         let socket = super::socket(domain, libc::SOCK_STREAM)?;
         let (storage, len) = super::sockaddr(addr);
-        let connected = super::start_connect(
-            &socket,
-            (&storage as *const libc::sockaddr_storage).cast(),
-            len,
-        )?;
+        // SAFETY: `storage` holds the address, and `len` is its size.
+        let connected = unsafe {
+            super::start_connect(
+                &socket,
+                (&storage as *const libc::sockaddr_storage).cast(),
+                len,
+            )
+        }?;
         let fd = Fd::new_nonblocking(net::TcpStream::from(socket))?;
         if !connected {
             fd.write_with(|s| super::finish_connect(s.take_error(), s.peer_addr().map(drop)))?;

@@ -173,11 +173,15 @@ impl UnixStream {
         }
         let len = mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
         let socket = super::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
-        let connected = match super::start_connect(
-            &socket,
-            (&addr as *const libc::sockaddr_un).cast(),
-            len as libc::socklen_t,
-        ) {
+        // SAFETY: `len` covers the family and the path with its null byte,
+        // all inside `addr` (the path was checked to fit `sun_path`).
+        let connected = match unsafe {
+            super::start_connect(
+                &socket,
+                (&addr as *const libc::sockaddr_un).cast(),
+                len as libc::socklen_t,
+            )
+        } {
             Ok(connected) => connected,
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 let path = path.to_owned();
