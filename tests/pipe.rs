@@ -2,6 +2,7 @@
 //! batches, sources (including a followed file that another thread appends
 //! to), XML sources, independent pipelines, errors.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
@@ -452,6 +453,25 @@ fn sax_splits_text_like_expat_and_quick_xml_keeps_runs() {
         panic!()
     };
     assert_eq!(a.attributes, [("x".into(), "1 & 2".into())]);
+}
+
+#[test]
+fn quick_xml_events_borrow_plain_attributes_from_the_document() {
+    let doc = "<a plain=\"v\" entity=\"x &amp; y\"/>";
+    let mut events = Vec::new();
+    xml::parse_str(doc, &mut events).unwrap();
+    let Event::Start(a) = &events[0] else {
+        panic!("{events:?}")
+    };
+    let [(k1, v1), (k2, v2)] = &a.attributes[..] else {
+        panic!("{a:?}")
+    };
+    assert_eq!(
+        (&**k1, &**v1, &**k2, &**v2),
+        ("plain", "v", "entity", "x & y")
+    );
+    assert!(matches!(k1, Cow::Borrowed(_)) && matches!(v1, Cow::Borrowed(_)));
+    assert!(matches!(k2, Cow::Borrowed(_)), "names are never rewritten");
 }
 
 #[test]

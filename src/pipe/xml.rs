@@ -9,9 +9,10 @@
 //!   a program printing the events prints what the seed's `basicsax.py`
 //!   prints.
 //! - [`parse_str`] and [`Document`] use `quick-xml`, a lower-level and much
-//!   faster parser (the seed's expat example). Events borrow names and text
-//!   from the document (`Event<'doc>`), so nothing is copied or allocated
-//!   per event; a text run arrives whole.
+//!   faster parser (the seed's expat example). Events borrow names, text
+//!   and attributes from the document (`Event<'doc>`), so no text is copied
+//!   (only attribute values that normalization or an entity changes, and
+//!   character references); a text run arrives whole.
 //!
 //! Both report malformed XML as an [`XmlError`] that names the file, line
 //! and column.
@@ -459,10 +460,13 @@ fn parse_impl<'a, S: Sink<Event<'a>>>(
                     let value = attr
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                         .map_err(|e| fail(reader.buffer_position(), e.to_string()))?;
-                    attributes.push((
-                        Cow::Owned(attr.key.0.to_owned()),
-                        Cow::Owned(value.into_owned()),
-                    ));
+                    // Borrowed from the document unless normalizing or
+                    // an entity changed the value.
+                    let value = match value {
+                        Cow::Borrowed(v) => reborrow(doc, v),
+                        Cow::Owned(v) => Cow::Owned(v),
+                    };
+                    attributes.push((reborrow(doc, attr.key.0), value));
                 }
                 Event::Start(Start {
                     name: reborrow(doc, start.name().0),
