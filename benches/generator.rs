@@ -6,7 +6,7 @@
 //! cargo bench --bench generator --features nightly -- --warm-up-time 1 --measurement-time 3
 //! ```
 //!
-//! Two groups, one row per implementation, so one run prints a table:
+//! Three groups, one row per implementation, so one run prints a table:
 //!
 //! - `send_round_trip`: one resume of a suspended coroutine that adds one to
 //!   the value it receives and yields it back.
@@ -15,6 +15,11 @@
 //! - `two_in_turn`: two suspended coroutines resumed alternately, one
 //!   round trip each per iteration (what a scheduler does between tasks:
 //!   every switch lands on another stack).
+//!
+//! `GEN_INTERLEAVED=ROUNDS cargo bench --bench generator -- nomatch`
+//! instead alternates corio and corosensei send loops round by round and
+//! prints their ratio (this machine drifts between a fast and a slow
+//! phase).
 //!
 //! Every implementation does the same work per iteration: the input goes
 //! through `black_box`, the body computes `x + 1`, and criterion consumes

@@ -114,7 +114,8 @@ enum Resume<I, E> {
     Send(I),
     Throw(E),
     Close,
-    /// The task the body parked has been resumed (answers `Out::Park`).
+    /// The task the body parked has been resumed (answers a park; see
+    /// [`Out`]).
     Unpark,
 }
 
@@ -138,8 +139,8 @@ type GenYielder<I, Y, E> = Yielder<Resume<I, E>, Out<Y>>;
 enum Suspended<Y, R, E> {
     /// It yielded this value.
     Value(Y),
-    /// It parked (`Out::Park` of the protocol): the caller must park its own
-    /// task, then resume the body with `Resume::Unpark`.
+    /// It parked (the current frame was null; see [`Out`]): the caller must
+    /// park its own task, then resume the body with `Resume::Unpark`.
     Park,
     /// It returned (or raised).
     Return(Outcome<R, E>),
@@ -460,8 +461,6 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
             .map(|outcome| outcome.map_err(Error::from))
     }
 
-    /// Drops the coroutine (unwinding it if suspended), which returns its
-    /// stack to the pool.
     fn state(&self) -> State {
         match &self.inner {
             None => State::Done,
@@ -471,6 +470,8 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
         }
     }
 
+    /// Drops the coroutine (unwinding it if suspended), which returns its
+    /// stack to the pool.
     fn finish(&mut self) {
         // Unwinding a suspended body switches to its stack, which marks it
         // as the running frame; the caller's frame is current again after.
@@ -629,8 +630,7 @@ impl<I, Y, R, E> Drop for Generator<'_, I, Y, R, E> {
             let _ = self.close();
         }
         // A coroutine still suspended is unwound by corosensei's own drop.
-        let _restore = frame::Restore(frame::current());
-        self.inner = None;
+        self.finish();
     }
 }
 
@@ -742,8 +742,9 @@ impl<I, Y, E> Co<I, Y, E> {
     }
 }
 
-/// A generator body's `Frame::park`: suspends the body with `Out::Park`;
-/// `Generator::resume` then parks its own caller and answers `Unpark`.
+/// A generator body's park (`Park::Body`): suspends the body marked as a
+/// park (see [`Out`]); `Generator::resume` then parks its own caller and
+/// answers `Unpark`.
 ///
 /// # Safety
 ///

@@ -80,10 +80,11 @@
 //! (a few nanoseconds in a tight loop, more when both sides do real work
 //! between switches); a [`sink_fn`] is a plain call. Both kinds of stage mix
 //! freely. [`Consumer::with_batch`] queues items and switches once per
-//! batch, which brings a coroutine stage close to a plain closure; see the
-//! README for measured figures. Items can borrow: a pipeline of `&str` or of
-//! [`xml::Event<'doc>`](xml::Event) borrowing from a document moves no
-//! bytes. Stages own nothing global, so any number of pipelines can run in
+//! batch; that pays when switches dominate, but queueing an item costs
+//! about as much as a switch when the items are large (see the README for
+//! measured figures). Items can borrow: a pipeline of `&str` or of
+//! [`xml::Event<'doc>`](xml::Event) borrowing from a document copies no
+//! text. Stages own nothing global, so any number of pipelines can run in
 //! one program, on one thread or on many (a pipeline stays on the thread
 //! that built it).
 //!
@@ -174,6 +175,9 @@ impl<T, S: Sink<T> + ?Sized> Sink<T> for &mut S {
     fn is_finished(&self) -> bool {
         (**self).is_finished()
     }
+    fn forward(&mut self, interrupt: Interrupt<Error>) -> StageResult {
+        (**self).forward(interrupt)
+    }
 }
 
 impl<T, S: Sink<T> + ?Sized> Sink<T> for Box<S> {
@@ -189,6 +193,9 @@ impl<T, S: Sink<T> + ?Sized> Sink<T> for Box<S> {
     }
     fn is_finished(&self) -> bool {
         (**self).is_finished()
+    }
+    fn forward(&mut self, interrupt: Interrupt<Error>) -> StageResult {
+        (**self).forward(interrupt)
     }
 }
 
@@ -239,9 +246,10 @@ impl<T> Sink<T> for Vec<T> {
 ///
 /// By default every `send` switches to the stage's stack and back (a few
 /// nanoseconds), and returns after the stage has handled the item, as in
-/// Python. [`with_batch(n)`](Consumer::with_batch) trades that for speed:
-/// items are queued, and the stage runs once per `n` items, taking them from
-/// its inbox without a switch. Each stage still sees every item, in order,
+/// Python. [`with_batch(n)`](Consumer::with_batch) trades that for fewer
+/// switches: items are queued, and the stage runs once per `n` items,
+/// taking them from its inbox without a switch (each item is then moved
+/// into the queue and out again, so small items gain most). Each stage still sees every item, in order,
 /// and the queue is handed over before a close or a thrown error, so a
 /// pipeline's output is the same; what changes is *when*: an error the
 /// stage raises comes back from a later `send` (or the `close`), and side

@@ -505,10 +505,9 @@ impl Registration {
         if let Some(ready) = self.io.ready(direction) {
             return Poll::Ready(ready);
         }
-        let slot = waiters.slot(direction);
-        match slot {
-            Some(old) if old.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
+        match waiters.slot(direction) {
+            Some(old) => old.clone_from(waker),
+            slot => *slot = Some(waker.clone()),
         }
         Poll::Pending
     }

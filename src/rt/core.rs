@@ -397,9 +397,8 @@ impl Core {
                 return Some(at);
             }
             timers.pop();
-            drop(timers);
+            // `wake_local` touches the task table and run queue, not timers.
             self.wake_local(key);
-            timers = self.timers.borrow_mut();
         }
         None
     }

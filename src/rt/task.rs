@@ -221,9 +221,9 @@ impl<T> JoinInner<T> {
                     .expect("a join handle polled again after it returned"),
             );
         }
-        match &slot.waiter {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => slot.waiter = Some(cx.waker().clone()),
+        match &mut slot.waiter {
+            Some(w) => w.clone_from(cx.waker()),
+            none => *none = Some(cx.waker().clone()),
         }
         Poll::Pending
     }

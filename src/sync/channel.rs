@@ -222,16 +222,21 @@ pub(crate) struct Chan<T> {
     state: Mutex<State<T>>,
 }
 
-/// A blocked receiver. `claim` is set for the arms of a `Select`: the
-/// first channel to swap it to `true` is the one whose message the select
-/// takes; entries whose claim is already taken are skipped.
+/// A blocked receiver.
 struct RecvEntry<T> {
-    claim: Option<Arc<AtomicBool>>,
     waker: Waker,
-    /// Where a plain `recv` takes its message: a [`Slot`] on the waiting
-    /// side, so that it needs no second look under the lock. Select arms
-    /// have none and take theirs from `State::delivered`.
-    slot: Option<SlotPtr<T>>,
+    wants: Wants<T>,
+}
+
+/// How a blocked receiver takes its message.
+enum Wants<T> {
+    /// A plain `recv`, in its [`Slot`] on the waiting side, so that it
+    /// needs no second look under the lock.
+    Recv(SlotPtr<T>),
+    /// An arm of a `Select`, from `State::delivered`. The first channel to
+    /// swap the claim to `true` is the one whose message the select takes;
+    /// entries whose claim is already taken are skipped.
+    Select(Arc<AtomicBool>),
 }
 
 /// A registered [`Slot`], reachable from the channel's waiting list.
@@ -383,23 +388,18 @@ impl<T> State<T> {
     /// it.
     fn deliver(&mut self, value: T, wakers: &mut Wakers) -> Result<(), T> {
         while let Some((id, e)) = self.recv_waiters.pop_first() {
-            let claimed = match &e.claim {
-                None => true,
-                Some(claim) => !claim.swap(true, Ordering::AcqRel),
-            };
-            if claimed {
-                match e.slot {
-                    // SAFETY: we hold the lock and popped the entry just
-                    // now, as `SlotPtr::fill` requires.
-                    Some(slot) => unsafe { slot.fill(value) },
-                    None => {
-                        self.delivered.insert(id, value);
-                    }
+            match e.wants {
+                // SAFETY: we hold the lock and popped the entry just now, as
+                // `SlotPtr::fill` requires.
+                Wants::Recv(slot) => unsafe { slot.fill(value) },
+                Wants::Select(claim) if !claim.swap(true, Ordering::AcqRel) => {
+                    self.delivered.insert(id, value);
                 }
-                wakers.push(e.waker);
-                return Ok(());
+                // A select that already took another of its arms: drop it.
+                Wants::Select(_) => continue,
             }
-            // A select that already took another of its arms: drop it.
+            wakers.push(e.waker);
+            return Ok(());
         }
         Err(value)
     }
@@ -561,15 +561,13 @@ impl<T> Chan<T> {
                 if let Some(waker) = waker {
                     let i = *id.get_or_insert_with(|| st.next_id());
                     match st.recv_waiters.get_mut(&i) {
-                        Some(e) if e.waker.will_wake(waker) => {}
-                        Some(e) => e.waker = waker.clone(),
+                        Some(e) => e.waker.clone_from(waker),
                         None => {
                             st.recv_waiters.insert(
                                 i,
                                 RecvEntry {
-                                    claim: Some(claim.clone()),
                                     waker: waker.clone(),
-                                    slot: None,
+                                    wants: Wants::Select(claim.clone()),
                                 },
                             );
                         }
@@ -661,9 +659,7 @@ impl<T> Future for SendFut<'_, T> {
                 }
                 Some(id) => {
                     if let Some(e) = st.send_waiters.get_mut(&id) {
-                        if !e.waker.will_wake(cx.waker()) {
-                            e.waker = cx.waker().clone();
-                        }
+                        e.waker.clone_from(cx.waker());
                     }
                     Poll::Pending
                 }
@@ -752,8 +748,7 @@ impl<T> Future for RecvFut<'_, T> {
                     None => None,
                 };
                 match entry {
-                    Some(e) if e.waker.will_wake(cx.waker()) => {}
-                    Some(e) => e.waker = cx.waker().clone(),
+                    Some(e) => e.waker.clone_from(cx.waker()),
                     None => {
                         // The first wait: a fresh id goes to the back of
                         // the list, with no search.
@@ -761,9 +756,8 @@ impl<T> Future for RecvFut<'_, T> {
                         st.recv_waiters.insert(
                             id,
                             RecvEntry {
-                                claim: None,
                                 waker: cx.waker().clone(),
-                                slot: Some(SlotPtr(NonNull::from(this.slot))),
+                                wants: Wants::Recv(SlotPtr(NonNull::from(this.slot))),
                             },
                         );
                     }

@@ -76,8 +76,7 @@ impl WaitList {
             self.next_id
         });
         match self.waiting.get_mut(&id) {
-            Some(w) if w.will_wake(waker) => {}
-            Some(w) => *w = waker.clone(),
+            Some(w) => w.clone_from(waker),
             None => {
                 self.waiting.insert(id, waker.clone());
             }
