@@ -8,7 +8,8 @@ that `cargo bench --bench pipeline` writes:
     python3 benches/pipeline.py target/pipeline-bench/buses.xml [ROUNDS]
 
 Prints the median time of ROUNDS runs (default 5) and the throughput in MB/s
-(bytes of XML per second, as criterion reports it).
+(bytes of XML per second, in decimal megabytes, as the bench's
+interleaved table reports it; criterion's own output is in MiB/s).
 """
 
 import sys

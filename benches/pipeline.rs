@@ -25,6 +25,11 @@
 //! python3 benches/pipeline.py target/pipeline-bench/buses.xml   # plain Python generators
 //! ```
 //!
+//! `PIPELINE_ROUNDS=N` sets the rounds of the interleaved table printed
+//! before criterion's (`-- nomatch` prints that table only);
+//! `PIPELINE_ONLY=VARIANT` runs one variant N times instead, for timing
+//! against CPython or for profilers (see `only`).
+//!
 //! The bench writes the feed it measures to
 //! `target/pipeline-bench/buses.xml`, for the Python run. Throughput is in
 //! bytes of XML per second.
@@ -273,7 +278,8 @@ fn bench(c: &mut Criterion) {
     );
 
     if let Ok(name) = std::env::var("PIPELINE_ONLY") {
-        // For profilers (`perf stat`, callgrind): run one variant only.
+        // For profilers (`perf stat`, callgrind): after the agreement
+        // checks above, run one variant only.
         only(&doc, &name);
         return;
     }
@@ -319,8 +325,11 @@ fn variants() -> Vec<(&'static str, Run)> {
     variants
 }
 
-/// Runs variant `name` `PIPELINE_ROUNDS` times (default 20) and nothing
-/// else: `PIPELINE_ONLY=corio perf stat target/release/deps/pipeline-* --bench`.
+/// Runs variant `name` `PIPELINE_ROUNDS` times (default 20), after the one
+/// pass of every variant that checks they agree: `PIPELINE_ONLY=corio
+/// cargo bench --bench pipeline`. For a profiler, run the executable that
+/// `cargo bench --bench pipeline --no-run` names, with `--bench`; a count
+/// per pass is half the difference between `PIPELINE_ROUNDS=3` and `=1`.
 fn only(doc: &str, name: &str) {
     let rounds: usize = std::env::var("PIPELINE_ROUNDS")
         .ok()

@@ -57,17 +57,22 @@
 //! across a yield, so moving it would be unsound. `Generator` and `Co` are
 //! therefore neither `Send` nor `Sync`:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! let gen = corio::gen::Generator::<(), i32>::new(|co, ()| { co.yield_(1)?; Ok(()) });
 //! std::thread::spawn(move || drop(gen)); // error: `Generator` is not `Send`
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! fn shared_between_threads<T: Sync>() {}
 //! shared_between_threads::<corio::gen::Generator<(), i32>>(); // error: not `Sync`
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
+//! fn sent_to_another_thread<T: Send>() {}
+//! sent_to_another_thread::<corio::gen::Co<(), i32>>(); // error: `Co` is not `Send`
+//! ```
+//!
+//! ```compile_fail,E0277
 //! let _gen = corio::gen::Generator::<(), i32>::new(|co, ()| {
 //!     // error: `Co` is not `Sync`, so `&Co` cannot go to another thread
 //!     std::thread::scope(|s| { s.spawn(|| co.yield_(1)); });
