@@ -187,12 +187,7 @@ impl UnixStream {
                 let path = path.to_owned();
                 let stream = crate::task::spawn_blocking(move || net::UnixStream::connect(path))
                     .join()
-                    .unwrap_or_else(|e| match e.into_panic() {
-                        Some(payload) => std::panic::resume_unwind(payload),
-                        None => Err(io::Error::other(
-                            "connect on the blocking pool was cancelled",
-                        )),
-                    })?;
+                    .unwrap_or_else(|e| Err(e.into_io_error("connect on the blocking pool")))?;
                 return UnixStream::from_std(stream);
             }
             Err(err) => return Err(err),

@@ -197,27 +197,25 @@ impl Command {
     ///
     /// As [`spawn`](Command::spawn), or a read or wait error.
     pub fn output(&mut self) -> io::Result<Output> {
-        if !self.stdin_set {
-            self.inner.stdin(Stdio::null());
-        }
-        if !self.stdout_set {
-            self.inner.stdout(Stdio::piped());
-        }
-        if !self.stderr_set {
-            self.inner.stderr(Stdio::piped());
-        }
+        self.default_stdio(Stdio::null, Stdio::piped);
         let child = self.spawn();
         // Back to `spawn`'s defaults.
+        self.default_stdio(Stdio::inherit, Stdio::inherit);
+        child?.wait_with_output()
+    }
+
+    /// Sets the standard streams the caller did not set: stdin from
+    /// `input`, stdout and stderr from `output`.
+    fn default_stdio(&mut self, input: fn() -> Stdio, output: fn() -> Stdio) {
         if !self.stdin_set {
-            self.inner.stdin(Stdio::inherit());
+            self.inner.stdin(input());
         }
         if !self.stdout_set {
-            self.inner.stdout(Stdio::inherit());
+            self.inner.stdout(output());
         }
         if !self.stderr_set {
-            self.inner.stderr(Stdio::inherit());
+            self.inner.stderr(output());
         }
-        child?.wait_with_output()
     }
 
     /// Runs the child to its end (stdio inherited unless configured) and
@@ -384,10 +382,7 @@ impl Child {
                     crate::task::spawn_blocking(move || wait_for_exit(pid)),
                     WaitReason::Process(pid),
                 )
-                .unwrap_or_else(|e| match e.into_panic() {
-                    Some(payload) => std::panic::resume_unwind(payload),
-                    None => Err(io::Error::other("wait on the blocking pool was cancelled")),
-                })?;
+                .unwrap_or_else(|e| Err(e.into_io_error("wait on the blocking pool")))?;
                 // Exited: this reaps without blocking.
                 self.inner.wait()
             }
@@ -447,10 +442,9 @@ fn read_both(out: Option<PipeReader>, err: Option<PipeReader>) -> io::Result<(Ve
     let (out, err) = if in_runtime() {
         let helper = crate::spawn(move || read_all(Some(err)));
         let out = read_all(Some(out));
-        let err = helper.join().unwrap_or_else(|e| match e.into_panic() {
-            Some(payload) => std::panic::resume_unwind(payload),
-            None => Err(io::Error::other("stderr reader was cancelled")),
-        });
+        let err = helper
+            .join()
+            .unwrap_or_else(|e| Err(e.into_io_error("stderr reader")));
         (out, err)
     } else {
         let helper = std::thread::spawn(move || read_all(Some(err)));

@@ -15,23 +15,19 @@ use super::dump::WaitReason;
 use super::task::{Cancelled, Deadline, Task, TaskState};
 use crate::gen::frame;
 
-/// Parks the running task until its waker is called.
+/// Parks `task`, the task running on this thread, until its waker is
+/// called.
 ///
 /// May return spuriously (a wake-up meant for an earlier wait): callers
 /// check their condition in a loop. When the task has been cancelled, or a
 /// `timeout` around it has expired, this unwinds instead of returning.
-///
-/// # Panics
-///
-/// Panics when no task runs on this thread.
 #[inline]
-pub(crate) fn park(reason: WaitReason) {
-    let (Some(core), Some(task)) = (current_core(), current_task()) else {
-        panic!("corio: a task can only park inside a corio runtime");
-    };
+fn park_task(task: &Task, reason: WaitReason) {
     if std::thread::panicking() {
         // Switching away mid-unwind would leave the thread's panic count
-        // raised for whatever runs next; wait on this stack instead.
+        // raised for whatever runs next; wait on this stack instead. A
+        // running task implies its runtime is entered on this thread.
+        let core = current_core().expect("a running task has its runtime entered");
         return park_while_unwinding(core, task, reason);
     }
     // A task cancelled (or timed out) while it ran must not wait for a
@@ -139,15 +135,14 @@ pub fn sleep_until(deadline: Instant) {
     };
     core.add_timer(deadline, task.handle.key);
     while Instant::now() < deadline {
-        park(WaitReason::Sleep(deadline));
+        park_task(task, WaitReason::Sleep(deadline));
     }
 }
 
 fn park_or_block(reason: WaitReason) {
-    if current_task().is_some() {
-        park(reason);
-    } else {
-        std::thread::park();
+    match current_task() {
+        Some(task) => park_task(task, reason),
+        None => std::thread::park(),
     }
 }
 
@@ -242,14 +237,15 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 
 pub(crate) fn block_on_as<F: Future>(future: F, reason: WaitReason) -> F::Output {
     let mut future = pin!(future);
-    match current_core().and(current_task()) {
+    // A running task implies its runtime (`Core::run_task`).
+    match current_task() {
         Some(task) => {
             let mut cx = Context::from_waker(&task.waker);
             loop {
                 if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
                     return value;
                 }
-                park(reason);
+                park_task(task, reason);
             }
         }
         None => {

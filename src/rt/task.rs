@@ -118,6 +118,16 @@ impl JoinError {
         }
     }
 
+    /// For a helper whose failure is the caller's I/O error: a panic goes
+    /// on unwinding in the caller, a cancellation becomes an error saying
+    /// `what` was cancelled.
+    pub(crate) fn into_io_error(self, what: &str) -> std::io::Error {
+        match self {
+            JoinError::Panicked(payload) => std::panic::resume_unwind(payload),
+            JoinError::Cancelled => std::io::Error::other(format!("{what} was cancelled")),
+        }
+    }
+
     fn panic_message(&self) -> Option<&str> {
         match self {
             JoinError::Panicked(p) => p
