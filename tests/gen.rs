@@ -65,11 +65,16 @@ fn values_move_in_and_out_without_copies() {
         buf.push(b'!');
         buf = co.yield_(buf)?;
     });
-    let out = match gen.send(b"hi".to_vec()).unwrap() {
+    let mut sent = Vec::with_capacity(16);
+    sent.extend_from_slice(b"hi");
+    let buffer = sent.as_ptr();
+    let out = match gen.send(sent).unwrap() {
         Yielded(v) => v,
         other => panic!("unexpected {other:?}"),
     };
     assert_eq!(out, b"hi!");
+    // The same heap buffer went in and came back out: moved, not copied.
+    assert_eq!(out.as_ptr(), buffer);
 }
 
 // ---------------------------------------------------------------- iteration

@@ -619,21 +619,37 @@ fn a_result_whose_drop_panics_does_not_take_the_runtime_down() {
 
 #[test]
 fn tasks_spawned_during_shutdown_are_cancelled_too() {
-    struct SpawnOnDrop;
+    // The late task holds this guard; its drop shows it was unwound.
+    struct CountDrop(Arc<AtomicUsize>);
+    impl Drop for CountDrop {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    struct SpawnOnDrop(Arc<AtomicUsize>);
     impl Drop for SpawnOnDrop {
         fn drop(&mut self) {
-            corio::spawn(|| loop {
-                corio::sleep(MS);
+            let guard = CountDrop(self.0.clone());
+            corio::spawn(move || {
+                let _guard = guard;
+                loop {
+                    corio::sleep(MS);
+                }
             });
         }
     }
-    corio::run(|| {
-        corio::spawn(|| {
-            let _guard = SpawnOnDrop;
+    let unwound = Arc::new(AtomicUsize::new(0));
+    let spawner = SpawnOnDrop(unwound.clone());
+    corio::run(move || {
+        corio::spawn(move || {
+            let _spawner = spawner;
             corio::sleep(Duration::from_secs(3600));
         });
         corio::yield_now();
     });
+    // `run` returned (no hang), and the task born during shutdown was
+    // cancelled and unwound.
+    assert_eq!(unwound.load(Ordering::SeqCst), 1);
 }
 
 #[test]
