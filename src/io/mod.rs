@@ -33,6 +33,39 @@
 //! });
 //! ```
 
+/// `Read` and `Write` for a type whose `fd` field is an [`Fd`], on the
+/// type and on a shared reference to it (so that a reader and a writer can
+/// share one stream), forwarding every call, vectored ones included.
+macro_rules! read_write_via_fd {
+    (Read for $($ty:ty),*) => {$(
+        impl std::io::Read for $ty {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                std::io::Read::read(&mut &self.fd, buf)
+            }
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                std::io::Read::read_vectored(&mut &self.fd, bufs)
+            }
+        }
+    )*};
+    (Write for $($ty:ty),*) => {$(
+        impl std::io::Write for $ty {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                std::io::Write::write(&mut &self.fd, buf)
+            }
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                std::io::Write::write_vectored(&mut &self.fd, bufs)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+    )*};
+}
+pub(crate) use read_write_via_fd;
+
 mod fd;
 mod pipe;
 

@@ -1,8 +1,8 @@
 //! Anonymous pipes.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::Stdio;
 
 use super::Fd;
@@ -28,37 +28,11 @@ use super::Fd;
 ///
 /// When the process or the system is out of file descriptors.
 pub fn pipe() -> io::Result<(PipeReader, PipeWriter)> {
-    let (read, write) = raw_pipe()?;
-    Ok((PipeReader::new(read)?, PipeWriter::new(write)?))
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn raw_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: `fds` has room for the two fds pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 succeeded: both fds are open and owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn raw_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: `fds` has room for the two fds pipe writes.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe succeeded: both fds are open and owned by nobody else.
-    let fds = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    for fd in [&fds.0, &fds.1] {
-        // SAFETY: F_SETFD on an open fd changes only its fd flags.
-        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(fds)
+    let (read, write) = io::pipe()?;
+    Ok((
+        PipeReader::new(read.into())?,
+        PipeWriter::new(write.into())?,
+    ))
 }
 
 macro_rules! pipe_end {
@@ -138,34 +112,5 @@ pipe_end! {
     PipeWriter
 }
 
-impl Read for PipeReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&self.fd).read(buf)
-    }
-}
-
-impl Read for &PipeReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&self.fd).read(buf)
-    }
-}
-
-impl Write for PipeWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&self.fd).write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Write for &PipeWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&self.fd).write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+super::read_write_via_fd!(Read for PipeReader, &PipeReader);
+super::read_write_via_fd!(Write for PipeWriter, &PipeWriter);

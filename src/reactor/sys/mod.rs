@@ -127,7 +127,7 @@ mod tests {
     //! hold for every backend.
     use super::*;
     use std::io::{ErrorKind, Read, Write};
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::{AsRawFd, OwnedFd};
     use std::os::unix::net::UnixStream;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{mpsc, Arc};
@@ -347,21 +347,11 @@ mod tests {
         assert!(!ev.write_closed, "{ev:?}");
     }
 
-    /// A pipe as two owned fds (std's `io::pipe` is newer than the MSRV).
+    /// A pipe as two owned, close-on-exec fds (kept out of any child a
+    /// concurrent test spawns, so the writer really closes when dropped).
     fn pipe() -> (OwnedFd, OwnedFd) {
-        let mut fds = [-1; 2];
-        // SAFETY: `fds` is a valid array of two ints for `pipe` to fill.
-        let rc = unsafe { libc::pipe(fds.as_mut_ptr()) };
-        assert_eq!(rc, 0, "pipe: {}", std::io::Error::last_os_error());
-        for fd in fds {
-            // Keep them out of any child a concurrent test spawns, so the
-            // writer really closes when dropped.
-            // SAFETY: `F_SETFD` takes an int argument; `fd` is open.
-            let rc = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-            assert_eq!(rc, 0, "fcntl: {}", std::io::Error::last_os_error());
-        }
-        // SAFETY: `pipe` succeeded, so both are fresh fds owned by nobody else.
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+        let (read, write) = std::io::pipe().expect("pipe");
+        (read.into(), write.into())
     }
 
     #[test]
