@@ -6,12 +6,13 @@ use std::io::{self, Read, Write};
 use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 use crate::reactor::{Direction, Registration};
 use crate::rt::core::{current_core, current_task, Core, Shared};
 use crate::rt::{block_on_as, WaitReason};
+use crate::sync::lock;
 
 /// An I/O object built on a file descriptor, whose reads and writes park
 /// the calling task instead of blocking the thread: the building block of
@@ -119,10 +120,6 @@ enum Binding {
     },
     /// The reactor cannot watch this fd: operations are made directly.
     Unpollable,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The tasks waiting in one direction of an [`Fd`]. The reactor's

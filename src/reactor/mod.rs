@@ -101,9 +101,11 @@ use std::io;
 use std::mem;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+
+use crate::sync::lock;
 
 use sys::{Events, Poller};
 
@@ -191,13 +193,6 @@ impl Waiters {
             Direction::Write => &mut self.writer,
         }
     }
-}
-
-/// Locks a mutex, ignoring poisoning: every critical section in this module
-/// leaves its data consistent at every point where user code (a waker's
-/// `clone` or `drop`) could panic.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl IoState {

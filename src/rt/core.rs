@@ -55,10 +55,7 @@ impl Shared {
                 return;
             }
         }
-        self.remote
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(key);
+        crate::sync::lock(&self.remote).push(key);
         // A failed notify leaves the wake-up in the queue for the next turn.
         let _ = self.reactor.notify();
     }
@@ -379,8 +376,7 @@ impl Core {
     }
 
     fn drain_remote(&self) {
-        let keys =
-            std::mem::take(&mut *self.shared.remote.lock().unwrap_or_else(|e| e.into_inner()));
+        let keys = std::mem::take(&mut *crate::sync::lock(&self.shared.remote));
         for key in keys {
             self.wake_local(key);
         }

@@ -153,11 +153,7 @@ impl Runtime {
     /// mapped.
     #[track_caller]
     pub fn run<T>(&self, main: impl FnOnce() -> T) -> T {
-        let stored = self
-            .reactor
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let stored = crate::sync::lock(&self.reactor).take();
         let reactor = match stored {
             Some(reactor) => reactor,
             None => Reactor::new()
@@ -167,7 +163,7 @@ impl Runtime {
         struct GiveBack<'a>(&'a std::sync::Mutex<Option<Reactor>>, Option<Reactor>);
         impl Drop for GiveBack<'_> {
             fn drop(&mut self) {
-                let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+                let mut slot = crate::sync::lock(self.0);
                 if slot.is_none() {
                     *slot = self.1.take();
                 }

@@ -26,17 +26,11 @@ fn running() -> &'static Mutex<Vec<(u64, Reactor)>> {
 
 /// Records a runtime as running, so that a dump signal reaches it.
 pub(crate) fn register(id: u64, reactor: &Reactor) {
-    running()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((id, reactor.clone()));
+    crate::sync::lock(running()).push((id, reactor.clone()));
 }
 
 pub(crate) fn unregister(id: u64) {
-    running()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|(rid, _)| *rid != id);
+    crate::sync::lock(running()).retain(|(rid, _)| *rid != id);
 }
 
 /// The current dump request count; a runtime prints a dump when it grows.
@@ -141,7 +135,7 @@ fn start_watcher() -> std::io::Result<()> {
                 if n == 0 {
                     return;
                 }
-                for (_, reactor) in running().lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                for (_, reactor) in crate::sync::lock(running()).iter() {
                     let _ = reactor.notify();
                 }
             }

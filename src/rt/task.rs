@@ -197,7 +197,7 @@ impl<T> JoinInner<T> {
     fn lock(&self) -> MutexGuard<'_, JoinSlot<T>> {
         // The slot holds plain data, so a panic while it was locked leaves
         // nothing half-updated.
-        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.slot)
     }
 
     pub(crate) fn complete(&self, result: Result<T, JoinError>) {
