@@ -81,16 +81,7 @@ fn bus_info_printer<'a, 'd: 'a>(
     Stackless(Box::pin(
         #[coroutine]
         move |mut bus: Bus<'d>| loop {
-            let f = |name| bus.get(name).unwrap_or("");
-            let _ = writeln!(
-                out,
-                "{}, {}, {}, {}, {}",
-                f("route"),
-                f("id"),
-                f("direction"),
-                f("latitude"),
-                f("longitude")
-            );
+            let _ = super::write_bus(&mut out, &bus);
             bus = yield;
         },
     ))
