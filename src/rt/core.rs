@@ -4,6 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
+use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr;
 use std::rc::Rc;
@@ -89,9 +90,9 @@ thread_local! {
 #[inline]
 pub(crate) fn current_core() -> Option<&'static Core> {
     let core = CORE.with(Cell::get);
-    // SAFETY: CORE is set by `Core::enter` to a core that outlives the
-    // guard it returns, and cleared when the guard drops; the reference is
-    // only used on this thread while the runtime runs.
+    // SAFETY: CORE is set by `Core::enter` and cleared when the guard it
+    // returns drops; the guard borrows the core, so the core outlives it.
+    // The reference is only used on this thread while the runtime runs.
     unsafe { core.as_ref() }
 }
 
@@ -100,7 +101,10 @@ pub(crate) fn current_core() -> Option<&'static Core> {
 pub(crate) fn current_task() -> Option<&'static Task> {
     let task = CURRENT_TASK.with(Cell::get);
     // SAFETY: CURRENT_TASK is set by `Core::run_task` while it holds an
-    // `Rc` of that task, and cleared before the `Rc` is released.
+    // `Rc` of that task, and restored before the `Rc` is released. Code
+    // that keeps the reference across a switch out of the task runs on the
+    // task's own stack, so it runs only while the task's coroutine exists,
+    // which the task table's `Rc` of the task owns.
     unsafe { task.as_ref() }
 }
 
@@ -115,9 +119,9 @@ impl Drop for CurrentTask {
 }
 
 /// Clears the thread's runtime pointer when `run` ends, even by a panic.
-pub(crate) struct EnterGuard(u64);
+pub(crate) struct EnterGuard<'core>(u64, PhantomData<&'core Core>);
 
-impl Drop for EnterGuard {
+impl Drop for EnterGuard<'_> {
     fn drop(&mut self) {
         super::signal::unregister(self.0);
         CORE.with(|c| c.set(ptr::null()));
@@ -145,7 +149,7 @@ impl Core {
     /// # Panics
     ///
     /// Panics if a runtime already runs on this thread.
-    pub(crate) fn enter(&self) -> EnterGuard {
+    pub(crate) fn enter(&self) -> EnterGuard<'_> {
         CORE.with(|c| {
             assert!(
                 c.get().is_null(),
@@ -154,7 +158,7 @@ impl Core {
             c.set(self);
         });
         super::signal::register(self.shared.id, &self.shared.reactor);
-        EnterGuard(self.shared.id)
+        EnterGuard(self.shared.id, PhantomData)
     }
 
     fn task(&self, key: TaskKey) -> Option<Rc<Task>> {

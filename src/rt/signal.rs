@@ -57,23 +57,15 @@ extern "C" fn on_dump_signal(_: libc::c_int) {
 }
 
 /// This thread's `errno`.
-///
-/// # Safety
-///
-/// None beyond the libc call's: it has no preconditions.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-unsafe fn errno_location() -> *mut libc::c_int {
+fn errno_location() -> *mut libc::c_int {
     // SAFETY: no preconditions; returns this thread's errno.
     unsafe { libc::__errno_location() }
 }
 
 /// This thread's `errno`.
-///
-/// # Safety
-///
-/// None beyond the libc call's: it has no preconditions.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-unsafe fn errno_location() -> *mut libc::c_int {
+fn errno_location() -> *mut libc::c_int {
     // SAFETY: no preconditions; returns this thread's errno.
     unsafe { libc::__error() }
 }
