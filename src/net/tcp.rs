@@ -327,7 +327,7 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// As [`Read::read`].
+    /// As [`Read::read`](std::io::Read::read).
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.fd.read_with(|s| s.peek(buf))
     }
