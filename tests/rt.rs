@@ -253,6 +253,63 @@ fn timeout_interrupts_slow_work_and_keeps_fast_work() {
     assert_eq!(dropped.load(Ordering::SeqCst), 1);
 }
 
+fn pending_timers() -> usize {
+    corio::rt::dump().expect("inside a runtime").pending_timers
+}
+
+#[test]
+fn a_timeout_that_ends_early_withdraws_its_timer() {
+    corio::run(|| {
+        assert_eq!(pending_timers(), 0);
+        // Many short works under long deadlines: without withdrawal, each
+        // would leave a timer in the runtime for an hour.
+        for n in 0..10_000u32 {
+            let r = corio::timeout(Duration::from_secs(3600), || {
+                if n % 100 == 0 {
+                    corio::yield_now();
+                }
+                n
+            });
+            assert_eq!(r.unwrap(), n);
+            assert_eq!(pending_timers(), 0);
+        }
+        let inside = corio::timeout(Duration::from_secs(3600), pending_timers);
+        assert_eq!(inside.unwrap(), 1, "the timeout's own timer");
+        assert_eq!(pending_timers(), 0);
+    });
+}
+
+#[test]
+fn a_cancelled_sleep_withdraws_its_timer() {
+    corio::run(|| {
+        let sleepers: Vec<_> = (0..200)
+            .map(|_| corio::spawn(|| corio::sleep(Duration::from_secs(3600))))
+            .collect();
+        corio::yield_now();
+        assert_eq!(pending_timers(), 200);
+        for s in &sleepers {
+            s.cancel();
+        }
+        for s in sleepers {
+            assert!(s.join().unwrap_err().is_cancelled());
+        }
+        assert_eq!(pending_timers(), 0);
+        // A sleep that ran its course leaves nothing either.
+        corio::sleep(MS);
+        assert_eq!(pending_timers(), 0);
+    });
+}
+
+#[test]
+fn sleep_until_a_past_instant_returns_at_once() {
+    corio::run(|| {
+        let before = std::time::Instant::now();
+        corio::sleep_until(before);
+        corio::sleep(Duration::ZERO);
+        assert_eq!(pending_timers(), 0);
+    });
+}
+
 #[test]
 fn the_outer_timeout_fires_through_an_inner_one() {
     corio::run(|| {
@@ -585,7 +642,10 @@ fn a_signal_prints_the_runtime_dump_to_stderr() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("corio runtime: 2 live task(s)"), "{stderr}");
+    assert!(
+        stderr.contains("corio runtime: 2 live task(s), 1 pending timer(s)"),
+        "{stderr}"
+    );
     assert!(stderr.contains("signal-sleeper"), "{stderr}");
     assert!(stderr.contains("sleep ("), "{stderr}");
 }

@@ -3,7 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashSet, VecDeque};
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr;
@@ -62,6 +62,14 @@ impl Shared {
     }
 }
 
+/// A timer in the heap: its deadline and its sequence number, unique within
+/// the runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimerId {
+    pub(crate) at: Instant,
+    pub(crate) seq: u64,
+}
+
 struct Slot {
     generation: u32,
     task: Option<Rc<Task>>,
@@ -74,7 +82,12 @@ pub(crate) struct Core {
     free: RefCell<Vec<u32>>,
     run_queue: RefCell<VecDeque<TaskKey>>,
     timers: RefCell<BinaryHeap<Reverse<(Instant, u64, TaskKey)>>>,
+    /// Timers withdrawn before they fired, by sequence number; each is
+    /// still in `timers` and is skipped when it comes up.
+    cancelled_timers: RefCell<HashSet<u64>>,
     timer_seq: Cell<u64>,
+    /// When timers were last fired: every timer due by then has fired.
+    timers_checked: Cell<Instant>,
     next_task_id: Cell<u64>,
     live: Cell<usize>,
     pub(crate) stack_size: usize,
@@ -136,7 +149,9 @@ impl Core {
             free: RefCell::new(Vec::new()),
             run_queue: RefCell::new(VecDeque::new()),
             timers: RefCell::new(BinaryHeap::new()),
+            cancelled_timers: RefCell::new(HashSet::new()),
             timer_seq: Cell::new(0),
+            timers_checked: Cell::new(Instant::now()),
             next_task_id: Cell::new(1),
             live: Cell::new(0),
             stack_size,
@@ -195,10 +210,39 @@ impl Core {
         self.run_queue.borrow_mut().push_back(task.handle.key);
     }
 
-    pub(crate) fn add_timer(&self, at: Instant, key: TaskKey) {
+    /// Wakes the task of `key` once `at` has passed.
+    pub(crate) fn add_timer(&self, at: Instant, key: TaskKey) -> TimerId {
         let seq = self.timer_seq.get();
         self.timer_seq.set(seq + 1);
         self.timers.borrow_mut().push(Reverse((at, seq, key)));
+        TimerId { at, seq }
+    }
+
+    /// When timers were last fired. A timer whose deadline is not after
+    /// this instant has fired; a task woken by its timer sees this instant
+    /// at or past its deadline, with no clock read of its own.
+    pub(crate) fn timers_checked(&self) -> Instant {
+        self.timers_checked.get()
+    }
+
+    /// Withdraws a timer that is no longer wanted (its sleep or timeout
+    /// ended otherwise), so that it neither wakes its task for nothing nor
+    /// stays in the heap until its deadline: a loop of short `timeout`s
+    /// with long deadlines would otherwise grow the heap without bound.
+    pub(crate) fn cancel_timer(&self, timer: TimerId) {
+        if timer.at <= self.timers_checked.get() {
+            return; // It has fired and left the heap.
+        }
+        let mut cancelled = self.cancelled_timers.borrow_mut();
+        cancelled.insert(timer.seq);
+        let mut timers = self.timers.borrow_mut();
+        // Withdrawn timers are skipped when they come up; once they are
+        // half the heap, sweep them out so the heap stays proportional to
+        // the live timers.
+        if cancelled.len() >= 64 && cancelled.len() * 2 >= timers.len() {
+            timers.retain(|Reverse((_, seq, _))| !cancelled.contains(seq));
+            cancelled.clear();
+        }
     }
 
     /// Creates a task. `body` runs on its own stack; its result goes to the
@@ -386,17 +430,24 @@ impl Core {
         }
     }
 
-    fn fire_timers(&self) -> Option<Instant> {
+    /// Wakes the tasks whose timers are due; returns how long until the
+    /// next one is.
+    fn fire_timers(&self) -> Option<Duration> {
         let mut timers = self.timers.borrow_mut();
         if timers.is_empty() {
             return None;
         }
         let now = Instant::now();
-        while let Some(Reverse((at, _, key))) = timers.peek().copied() {
+        self.timers_checked.set(now);
+        let mut cancelled = self.cancelled_timers.borrow_mut();
+        while let Some(Reverse((at, seq, key))) = timers.peek().copied() {
             if at > now {
-                return Some(at);
+                return Some(at - now);
             }
             timers.pop();
+            if !cancelled.is_empty() && cancelled.remove(&seq) {
+                continue;
+            }
             // `wake_local` touches the task table and run queue, not timers.
             self.wake_local(key);
         }
@@ -444,8 +495,7 @@ impl Core {
             if done(self) {
                 return;
             }
-            let timeout = next_timer.map(|at| at.saturating_duration_since(Instant::now()));
-            self.turn(timeout);
+            self.turn(next_timer);
             since_io = 0;
         }
     }
@@ -485,15 +535,8 @@ impl Core {
         if task.notified.get() {
             return;
         }
-        let timeout = next_timer.map(|at| at.saturating_duration_since(Instant::now()));
-        self.turn(timeout);
+        self.turn(next_timer);
         self.drain_remote();
-    }
-
-    pub(crate) fn next_deadline_id(&self) -> u64 {
-        let id = self.timer_seq.get();
-        self.timer_seq.set(id + 1);
-        id
     }
 
     pub(crate) fn dump(&self) -> Dump {
@@ -515,7 +558,11 @@ impl Core {
             })
             .collect();
         tasks.sort_by_key(|t| t.id);
-        Dump { tasks }
+        let pending_timers = self.timers.borrow().len() - self.cancelled_timers.borrow().len();
+        Dump {
+            tasks,
+            pending_timers,
+        }
     }
 }
 

@@ -102,11 +102,19 @@ pub struct TaskInfo {
 pub struct Dump {
     /// The tasks, by id.
     pub tasks: Vec<TaskInfo>,
+    /// Timers armed by `sleep` and `timeout` that have not fired yet. A
+    /// sleep or timeout that ends early withdraws its timer.
+    pub pending_timers: usize,
 }
 
 impl fmt::Display for Dump {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "corio runtime: {} live task(s)", self.tasks.len())?;
+        writeln!(
+            f,
+            "corio runtime: {} live task(s), {} pending timer(s)",
+            self.tasks.len(),
+            self.pending_timers
+        )?;
         for t in &self.tasks {
             let status = match t.status {
                 TaskStatus::Runnable => "runnable",

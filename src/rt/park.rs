@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use super::core::{current_core, current_task, Core};
+use super::core::{current_core, current_task, Core, TimerId};
 use super::dump::WaitReason;
 use super::task::{Cancelled, Deadline, Task, TaskState};
 use crate::gen::frame;
@@ -118,10 +118,14 @@ pub fn yield_now() {
 /// Suspends the running task for `duration`; other tasks run meanwhile.
 /// Outside a runtime, sleeps the thread.
 pub fn sleep(duration: Duration) {
-    match Instant::now().checked_add(duration) {
-        Some(deadline) => sleep_until(deadline),
+    if duration.is_zero() {
+        return;
+    }
+    let now = Instant::now();
+    match now.checked_add(duration) {
+        Some(deadline) => sleep_past(now, deadline),
         None => loop {
-            park_or_block(WaitReason::Sleep(Instant::now()));
+            park_or_block(WaitReason::Sleep(now));
         },
     }
 }
@@ -129,13 +133,33 @@ pub fn sleep(duration: Duration) {
 /// Suspends the running task until `deadline`. Outside a runtime, sleeps
 /// the thread.
 pub fn sleep_until(deadline: Instant) {
+    let now = Instant::now();
+    if deadline > now {
+        sleep_past(now, deadline);
+    }
+}
+
+/// Sleeps from `now` until `deadline`, which is later.
+fn sleep_past(now: Instant, deadline: Instant) {
     let (Some(core), Some(task)) = (current_core(), current_task()) else {
-        std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+        std::thread::sleep(deadline - now);
         return;
     };
-    core.add_timer(deadline, task.handle.key);
-    while Instant::now() < deadline {
+    let timer = TimerGuard(core, core.add_timer(deadline, task.handle.key));
+    // The timer wakes the task only once the runtime's timer clock has
+    // passed the deadline; any earlier wake-up is spurious.
+    while core.timers_checked() < deadline {
         park_task(task, WaitReason::Sleep(deadline));
+    }
+    drop(timer);
+}
+
+/// Withdraws a timer when its wait ends, including by unwinding.
+struct TimerGuard<'a>(&'a Core, TimerId);
+
+impl Drop for TimerGuard<'_> {
+    fn drop(&mut self) {
+        self.0.cancel_timer(self.1);
     }
 }
 
@@ -186,18 +210,20 @@ pub fn timeout<T>(duration: Duration, work: impl FnOnce() -> T) -> Result<T, Ela
     let (Some(core), Some(task)) = (current_core(), current_task()) else {
         panic!("corio::timeout needs a running corio task");
     };
-    let id = core.next_deadline_id();
-    let at = Instant::now()
+    let now = Instant::now();
+    let at = now
         .checked_add(duration)
-        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365 * 100));
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 100));
+    let timer = TimerGuard(core, core.add_timer(at, task.handle.key));
+    let id = timer.1.seq;
     task.deadlines.borrow_mut().push(Deadline {
         id,
         at,
         fired: false,
     });
-    core.add_timer(at, task.handle.key);
     let result = catch_unwind(AssertUnwindSafe(work));
     task.deadlines.borrow_mut().retain(|d| d.id != id);
+    drop(timer);
     match result {
         Ok(value) => Ok(value),
         Err(payload) => match payload.downcast::<TimeoutUnwind>() {
