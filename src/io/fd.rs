@@ -3,11 +3,8 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
-use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::task::{Context, Poll, Wake, Waker};
 
 use crate::reactor::{Direction, Registration};
 use crate::rt::core::{current_core, current_task, Core, Shared};
@@ -73,7 +70,8 @@ use crate::sync::lock;
 /// another writes, through `&Fd` (for example in an `Arc`). Several tasks
 /// may even wait in the same direction (two tasks accepting on one
 /// listener); each readiness event wakes them all, and those that find
-/// nothing to do park again.
+/// nothing to do park again (see the reactor's
+/// [wakers](crate::reactor#wakers)).
 ///
 /// # Cancellation
 ///
@@ -93,14 +91,10 @@ pub struct Fd<T> {
     io: T,
 }
 
-/// The registration state and waiters of an [`Fd`], apart from the object
-/// so that `&mut T` can be lent while it is used.
+/// The registration state of an [`Fd`], apart from the object so that
+/// `&mut T` can be lent while it is used.
 struct Driver {
     state: Mutex<State>,
-    readers: Arc<Waiters>,
-    writers: Arc<Waiters>,
-    reader_waker: Waker,
-    writer_waker: Waker,
 }
 
 struct State {
@@ -120,47 +114,6 @@ enum Binding {
     },
     /// The reactor cannot watch this fd: operations are made directly.
     Unpollable,
-}
-
-/// The tasks waiting in one direction of an [`Fd`]. The reactor's
-/// registration keeps one waker per direction; this fans that single waker
-/// out to every task waiting, so that two tasks in the same direction do
-/// not displace each other's wakers.
-#[derive(Default)]
-struct Waiters {
-    /// Bumped, under the `list` lock, by every wake-up.
-    epoch: AtomicU64,
-    list: Mutex<Vec<Waker>>,
-}
-
-impl Waiters {
-    /// Adds `waker` unless a wake-up happened since `seen` was read: then
-    /// returns false, and the caller must try its operation again.
-    fn add(&self, waker: &Waker, seen: u64) -> bool {
-        let mut list = lock(&self.list);
-        if self.epoch.load(Ordering::Acquire) != seen {
-            return false;
-        }
-        if !list.iter().any(|w| w.will_wake(waker)) {
-            list.push(waker.clone());
-        }
-        true
-    }
-}
-
-impl Wake for Waiters {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let woken = {
-            let mut list = lock(&self.list);
-            self.epoch.fetch_add(1, Ordering::AcqRel);
-            mem::take(&mut *list)
-        };
-        woken.into_iter().for_each(Waker::wake);
-    }
 }
 
 /// The runtime of the task running on this thread, if the calling code
@@ -225,17 +178,11 @@ fn wait_ready(fd: RawFd, direction: Direction) -> io::Result<()> {
 
 impl Driver {
     fn new() -> Driver {
-        let readers = Arc::new(Waiters::default());
-        let writers = Arc::new(Waiters::default());
         Driver {
             state: Mutex::new(State {
                 binding: Binding::Unbound,
                 made_nonblocking: false,
             }),
-            reader_waker: Waker::from(Arc::clone(&readers)),
-            writer_waker: Waker::from(Arc::clone(&writers)),
-            readers,
-            writers,
         }
     }
 
@@ -287,28 +234,11 @@ impl Driver {
     ) -> io::Result<R> {
         if let Some(core) = current_runtime() {
             if let Some(registration) = self.registration(fd, core)? {
-                let (waiters, fanout) = match direction {
-                    Direction::Read => (&self.readers, &self.reader_waker),
-                    Direction::Write => (&self.writers, &self.writer_waker),
-                };
                 let reason = reason.unwrap_or(match direction {
                     Direction::Read => WaitReason::Readable(fd),
                     Direction::Write => WaitReason::Writable(fd),
                 });
-                let wait = poll_fn(|cx| loop {
-                    let seen = waiters.epoch.load(Ordering::Acquire);
-                    let mut fanout_cx = Context::from_waker(fanout);
-                    if let Poll::Ready(result) =
-                        registration.poll_io(&mut fanout_cx, direction, &mut op)
-                    {
-                        return Poll::Ready(result);
-                    }
-                    // An event between `poll_io` and `add` bumped the epoch
-                    // and found nobody: try again rather than miss it.
-                    if waiters.add(cx.waker(), seen) {
-                        return Poll::Pending;
-                    }
-                });
+                let wait = poll_fn(|cx| registration.poll_io(cx, direction, &mut op));
                 return block_on_as(wait, reason);
             }
         }

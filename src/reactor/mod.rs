@@ -79,11 +79,14 @@
 //!
 //! # Wakers
 //!
-//! A registration keeps at most one reader waker and one writer waker, so a
-//! read half and a write half of one socket can be used by two tasks at
-//! once. Two tasks waiting in the *same* direction of one registration is not
-//! supported: the second waker replaces the first, which is then never
-//! woken. A hangup wakes both directions, an error wakes both, and a peer's
+//! A registration keeps a list of wakers per direction: a read half and a
+//! write half of one socket can be used by two tasks at once, and several
+//! tasks may wait in the same direction (two tasks accepting on one
+//! listener). An event wakes every waker waiting in the directions it
+//! concerns and empties their lists; those that find nothing to do wait
+//! again. A waker equal to one already waiting ([`Waker::will_wake`]) is
+//! not added twice, so a task that polls again before the event keeps one
+//! entry. A hangup wakes both directions, an error wakes both, and a peer's
 //! half-close (its write side shut down) wakes the reader only, since
 //! writing still works.
 //!
@@ -180,17 +183,19 @@ struct IoState {
     waiters: Mutex<Waiters>,
 }
 
+/// The wakers waiting in each direction. The lists keep their capacity
+/// from one wait to the next.
 #[derive(Default)]
 struct Waiters {
-    reader: Option<Waker>,
-    writer: Option<Waker>,
+    readers: Vec<Waker>,
+    writers: Vec<Waker>,
 }
 
 impl Waiters {
-    fn slot(&mut self, direction: Direction) -> &mut Option<Waker> {
+    fn list(&mut self, direction: Direction) -> &mut Vec<Waker> {
         match direction {
-            Direction::Read => &mut self.reader,
-            Direction::Write => &mut self.writer,
+            Direction::Read => &mut self.readers,
+            Direction::Write => &mut self.writers,
         }
     }
 }
@@ -246,9 +251,7 @@ impl IoState {
         let mut waiters = lock(&self.waiters);
         for direction in [Direction::Read, Direction::Write] {
             if bits & direction.mask() != 0 {
-                if let Some(waker) = waiters.slot(direction).take() {
-                    wakers.push(waker);
-                }
+                wakers.append(waiters.list(direction));
             }
         }
     }
@@ -478,9 +481,10 @@ impl Registration {
         self.fd
     }
 
-    /// Returns the readiness of `direction` if it is set; otherwise stores
-    /// the context's waker, to be woken by the reactor's next event for that
-    /// direction, and returns `Pending`.
+    /// Returns the readiness of `direction` if it is set; otherwise adds
+    /// the context's waker to those the reactor's next event for that
+    /// direction wakes (unless an equal one waits already), and returns
+    /// `Pending`.
     pub fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<ReadyEvent> {
         self.poll_ready_with(cx.waker(), direction)
     }
@@ -500,9 +504,9 @@ impl Registration {
         if let Some(ready) = self.io.ready(direction) {
             return Poll::Ready(ready);
         }
-        match waiters.slot(direction) {
-            Some(old) => old.clone_from(waker),
-            slot => *slot = Some(waker.clone()),
+        let list = waiters.list(direction);
+        if !list.iter().any(|w| w.will_wake(waker)) {
+            list.push(waker.clone());
         }
         Poll::Pending
     }
@@ -693,8 +697,8 @@ mod tests {
         io.readiness.store(0, Ordering::Relaxed);
         let (reads, reader) = counting();
         let (writes, writer) = counting();
-        io.waiters.lock().unwrap().reader = Some(reader);
-        io.waiters.lock().unwrap().writer = Some(writer);
+        io.waiters.lock().unwrap().readers.push(reader);
+        io.waiters.lock().unwrap().writers.push(writer);
         let mut wakers = Vec::new();
         io.dispatch(&event, &mut wakers);
         wakers.into_iter().for_each(Waker::wake);
