@@ -261,6 +261,10 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     block_on_as(future, WaitReason::Future)
 }
 
+// Inlined so that the future is built in place: moved into a call, it
+// would be copied with wider loads than the stores that built it, which
+// stalls on store forwarding on every wait.
+#[inline(always)]
 pub(crate) fn block_on_as<F: Future>(future: F, reason: WaitReason) -> F::Output {
     let mut future = pin!(future);
     // A running task implies its runtime (`Core::run_task`).

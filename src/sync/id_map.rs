@@ -36,11 +36,21 @@ impl<V> IdMap<V> {
     }
 
     /// Inserts or replaces the value for `id`; returns the old value.
+    ///
+    /// The common case, a new largest id, is inlined so the entry is
+    /// written straight into the deque rather than copied through a call
+    /// (a copy that stalls on store forwarding).
+    #[inline(always)]
     pub(crate) fn insert(&mut self, id: u64, value: V) -> Option<V> {
         if self.entries.back().is_none_or(|(last, _)| *last < id) {
             self.entries.push_back((id, value));
             return None;
         }
+        self.insert_before_last(id, value)
+    }
+
+    #[inline(never)]
+    fn insert_before_last(&mut self, id: u64, value: V) -> Option<V> {
         match self.position(id) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {

@@ -33,11 +33,19 @@ pub(crate) struct Wakers {
     more: Vec<Waker>,
 }
 
+// The methods are inlined into the sync types' hot paths: passed by value
+// to a call, the struct would be copied with wider loads than the stores
+// that filled it, and such a copy stalls on store forwarding.
 impl Wakers {
+    #[inline(always)]
     pub(crate) fn new() -> Self {
-        Self::default()
+        Wakers {
+            one: None,
+            more: Vec::new(),
+        }
     }
 
+    #[inline(always)]
     pub(crate) fn push(&mut self, waker: Waker) {
         match self.one {
             None => self.one = Some(waker),
@@ -46,6 +54,7 @@ impl Wakers {
     }
 
     /// Calls every collected waker. Call it after dropping the lock.
+    #[inline(always)]
     pub(crate) fn wake(self) {
         let Wakers { one, more } = self;
         if let Some(w) = one {
@@ -53,10 +62,15 @@ impl Wakers {
         }
         // Usually empty: no iterator to set up then.
         if !more.is_empty() {
-            for w in more {
-                w.wake();
-            }
+            wake_all(more);
         }
+    }
+}
+
+#[inline(never)]
+fn wake_all(wakers: Vec<Waker>) {
+    for w in wakers {
+        w.wake();
     }
 }
 
