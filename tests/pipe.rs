@@ -280,6 +280,46 @@ fn consumer_is_primed_and_may_finish_early() {
 }
 
 #[test]
+fn an_error_raised_while_priming_comes_back_from_the_next_call_of_any_kind() {
+    let failing = || {
+        Consumer::<i32>::new(|inbox| {
+            let _ = inbox; // fails before its first `recv`
+            Err(Error::msg("cannot start").into())
+        })
+    };
+    let mut c = failing();
+    assert!(c.is_finished());
+    assert_eq!(c.send(1).unwrap_err().to_string(), "cannot start");
+    assert_eq!(
+        c.send(2).unwrap_err().stage_error(),
+        Some(StageError::Finished),
+        "reported once"
+    );
+    let mut c = failing();
+    let thrown = c.throw(Error::msg("thrown in")).unwrap_err();
+    assert_eq!(
+        thrown.to_string(),
+        "cannot start",
+        "the stage's own failure wins"
+    );
+    assert_eq!(failing().close().unwrap_err().to_string(), "cannot start");
+    assert_eq!(failing().flush().unwrap_err().to_string(), "cannot start");
+    // The same with batches: the failure of a handed-over batch is kept by
+    // `with_batch` and returned by the next call.
+    let mut batched = Consumer::<i32>::new(|inbox| loop {
+        if inbox.recv()? == 2 {
+            return Err(Error::msg("two").into());
+        }
+    })
+    .with_batch(4);
+    for n in 1..=3 {
+        batched.send(n).unwrap();
+    }
+    let mut batched = batched.with_batch(1);
+    assert_eq!(batched.close().unwrap_err().to_string(), "two");
+}
+
+#[test]
 fn two_pipelines_do_not_interfere() {
     let (mut a, mut b) = (Vec::new(), Vec::new());
     {

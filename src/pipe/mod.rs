@@ -255,6 +255,16 @@ impl<T> Sink<T> for Vec<T> {
 /// stage raises comes back from a later `send` (or the `close`), and side
 /// effects of different stages interleave differently.
 ///
+/// # Errors raised before a call
+///
+/// An error the body raises while it is primed (before its first `recv`),
+/// or while [`with_batch`](Consumer::with_batch) hands over the queued
+/// items, has no call to return from. It is kept and returned by the next
+/// call, whichever it is (`send`, `flush`, `throw` or `close`): the
+/// stage's own failure is never lost. The body has ended by then, so an
+/// error thrown in by that `throw` has no one to reach and is dropped, as
+/// an item sent to a finished stage is.
+///
 /// Dropping a consumer hands over the queued items, then closes it (see
 /// [`Generator`]'s `Drop`).
 pub struct Consumer<'a, T> {
@@ -372,7 +382,10 @@ impl<'a, T: 'a> Consumer<'a, T> {
             batch: 1,
             pending_error: None,
         };
-        // Prime: run the body to its first `recv`.
+        // Prime: run the body to its first `recv`. (Not
+        // `Builder::build_primed`: its generator keeps a priming error for
+        // the next `send` or `close` only, and a consumer reports it to a
+        // `throw` as well.)
         if let Err(e) = consumer.gen.send(None) {
             consumer.pending_error = Some(e.into());
         }
