@@ -18,7 +18,6 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use super::dump::{Dump, TaskInfo, TaskStatus, WaitReason};
 use super::task::{
     Cancelled, JoinError, JoinHandle, JoinInner, Task, TaskCoroutine, TaskHandle, TaskId, TaskKey,
-    TaskState,
 };
 use crate::gen::frame::{self, Frame, Park};
 use crate::reactor::Reactor;
@@ -81,6 +80,8 @@ pub(crate) struct Core {
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
     run_queue: RefCell<VecDeque<TaskKey>>,
+    /// The remote queue's previous buffer, empty, for the next swap.
+    remote_drained: Cell<Vec<TaskKey>>,
     timers: RefCell<BinaryHeap<Reverse<(Instant, u64, TaskKey)>>>,
     /// Timers withdrawn before they fired, by sequence number; each is
     /// still in `timers` and is skipped when it comes up.
@@ -148,6 +149,7 @@ impl Core {
             slots: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
             run_queue: RefCell::new(VecDeque::new()),
+            remote_drained: Cell::new(Vec::new()),
             timers: RefCell::new(BinaryHeap::new()),
             cancelled_timers: RefCell::new(HashSet::new()),
             timer_seq: Cell::new(0),
@@ -195,18 +197,18 @@ impl Core {
             return;
         };
         match task.state.get() {
-            TaskState::Parked => {
-                task.state.set(TaskState::Scheduled);
+            TaskStatus::Parked => {
+                task.state.set(TaskStatus::Runnable);
                 self.run_queue.borrow_mut().push_back(key);
             }
-            TaskState::Running => task.notified.set(true),
-            TaskState::Scheduled => {}
+            TaskStatus::Running => task.notified.set(true),
+            TaskStatus::Runnable => {}
         }
     }
 
     /// Puts the running task at the back of the run queue.
     pub(crate) fn reschedule(&self, task: &Task) {
-        task.state.set(TaskState::Scheduled);
+        task.state.set(TaskStatus::Runnable);
         self.run_queue.borrow_mut().push_back(task.handle.key);
     }
 
@@ -346,7 +348,7 @@ impl Core {
             handle: handle.clone(),
             name,
             spawned_at,
-            state: Cell::new(TaskState::Scheduled),
+            state: Cell::new(TaskStatus::Runnable),
             notified: Cell::new(false),
             waiting_on: Cell::new(WaitReason::Nothing),
             coroutine: RefCell::new(Some(coroutine)),
@@ -400,10 +402,10 @@ impl Core {
     /// Resumes one task until it parks, yields or finishes.
     #[inline(always)]
     fn run_task(&self, task: Rc<Task>) {
-        if task.state.get() != TaskState::Scheduled {
+        if task.state.get() != TaskStatus::Runnable {
             return; // A stale queue entry.
         }
-        task.state.set(TaskState::Running);
+        task.state.set(TaskStatus::Running);
         let _current = CurrentTask(CURRENT_TASK.with(|c| c.replace(Rc::as_ptr(&task))));
         let result = {
             let _restore = frame::Restore(frame::current());
@@ -424,10 +426,15 @@ impl Core {
     }
 
     fn drain_remote(&self) {
-        let keys = std::mem::take(&mut *crate::sync::lock(&self.shared.remote));
-        for key in keys {
+        // Swapped with a buffer kept from the last drain, so neither side
+        // allocates in the steady state.
+        let mut keys = self.remote_drained.take();
+        std::mem::swap(&mut keys, &mut *crate::sync::lock(&self.shared.remote));
+        for &key in &keys {
             self.wake_local(key);
         }
+        keys.clear();
+        self.remote_drained.set(keys);
     }
 
     /// Wakes the tasks whose timers are due; returns how long until the
@@ -548,11 +555,7 @@ impl Core {
             .map(|t| TaskInfo {
                 id: t.handle.id,
                 name: t.name.as_deref().map(str::to_owned),
-                status: match t.state.get() {
-                    TaskState::Scheduled => TaskStatus::Runnable,
-                    TaskState::Running => TaskStatus::Running,
-                    TaskState::Parked => TaskStatus::Parked,
-                },
+                status: t.state.get(),
                 waiting_on: t.waiting_on.get(),
                 spawned_at: t.spawned_at,
             })

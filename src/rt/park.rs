@@ -11,8 +11,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use super::core::{current_core, current_task, Core, TimerId};
-use super::dump::WaitReason;
-use super::task::{Cancelled, Deadline, Task, TaskState};
+use super::dump::{TaskStatus, WaitReason};
+use super::task::{Cancelled, Deadline, Task};
 use crate::gen::frame;
 
 /// Parks `task`, the task running on this thread, until its waker is
@@ -35,7 +35,7 @@ fn park_task(task: &Task, reason: WaitReason) {
     check_interrupts(task);
     if !task.notified.replace(false) {
         task.waiting_on.set(reason);
-        task.state.set(TaskState::Parked);
+        task.state.set(TaskStatus::Parked);
         frame::suspend_current();
         task.waiting_on.set(WaitReason::Nothing);
     }

@@ -14,7 +14,7 @@ use std::time::Instant;
 use corosensei::Coroutine;
 
 use super::core::Shared;
-use super::dump::WaitReason;
+use super::dump::{TaskStatus, WaitReason};
 use crate::stack::PooledStack;
 
 /// Where a task lives in its runtime's task table. The generation tells a
@@ -55,16 +55,6 @@ impl Wake for TaskHandle {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TaskState {
-    /// In the run queue.
-    Scheduled,
-    /// Running on this thread now.
-    Running,
-    /// Waiting to be woken.
-    Parked,
-}
-
 /// A pending `timeout` of a task.
 pub(crate) struct Deadline {
     pub(crate) id: u64,
@@ -82,7 +72,8 @@ pub(crate) struct Task {
     pub(crate) waker: Waker,
     pub(crate) name: Option<Box<str>>,
     pub(crate) spawned_at: &'static Location<'static>,
-    pub(crate) state: Cell<TaskState>,
+    /// Runnable (in the run queue), running, or parked.
+    pub(crate) state: Cell<TaskStatus>,
     /// Woken while running: its next park returns at once.
     pub(crate) notified: Cell<bool>,
     pub(crate) waiting_on: Cell<WaitReason>,
@@ -170,15 +161,15 @@ pub(crate) struct Cancelled;
 
 struct JoinSlot<T> {
     result: Option<Result<T, JoinError>>,
-    done: bool,
     waiter: Option<Waker>,
 }
 
 /// Where a task leaves its result for its `JoinHandle`.
 pub(crate) struct JoinInner<T> {
     slot: Mutex<JoinSlot<T>>,
-    /// Mirrors `slot.done`, for the scheduler's check after every task
-    /// switch (is the main task done?) without taking the lock.
+    /// Set, under the lock, when the result is in; read without the lock
+    /// too, by the scheduler's check after every task switch (is the main
+    /// task done?).
     finished: AtomicBool,
 }
 
@@ -187,7 +178,6 @@ impl<T> JoinInner<T> {
         JoinInner {
             slot: Mutex::new(JoinSlot {
                 result: None,
-                done: false,
                 waiter: None,
             }),
             finished: AtomicBool::new(false),
@@ -204,7 +194,6 @@ impl<T> JoinInner<T> {
         let waiter = {
             let mut slot = self.lock();
             slot.result = Some(result);
-            slot.done = true;
             self.finished.store(true, Ordering::Release);
             slot.waiter.take()
         };
@@ -224,7 +213,7 @@ impl<T> JoinInner<T> {
     /// `Future::poll` for anything that waits on this slot.
     pub(crate) fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
         let mut slot = self.lock();
-        if slot.done {
+        if self.finished.load(Ordering::Acquire) {
             return Poll::Ready(
                 slot.result
                     .take()

@@ -71,7 +71,7 @@ use crate::rt::{block_on_as, WaitReason};
 /// assert_eq!(rx.recv(), Ok(1));
 /// ```
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
-    pair(Chan::new(cap, 1, 1))
+    pair(Chan::new(cap))
 }
 
 /// Creates a channel without a bound: `send` never waits.
@@ -85,7 +85,7 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// assert_eq!(rx.iter().count(), 1000);
 /// ```
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    pair(Chan::new(usize::MAX, 1, 1))
+    pair(Chan::new(usize::MAX))
 }
 
 fn pair<T>(chan: Chan<T>) -> (Sender<T>, Receiver<T>) {
@@ -450,7 +450,8 @@ impl<T> State<T> {
 }
 
 impl<T> Chan<T> {
-    pub(crate) fn new(cap: usize, senders: usize, receivers: usize) -> Self {
+    /// A channel with one sender and one receiver handle.
+    pub(crate) fn new(cap: usize) -> Self {
         Chan {
             state: Mutex::new(State {
                 buf: VecDeque::new(),
@@ -460,8 +461,8 @@ impl<T> Chan<T> {
                 delivered: IdMap::new(),
                 sent: IdSet::new(),
                 next_id: 0,
-                senders,
-                receivers,
+                senders: 1,
+                receivers: 1,
                 closed: false,
                 unfinished: 0,
                 join_gate: Gate::new(),

@@ -105,7 +105,7 @@ impl<T> Queue<T> {
     pub fn new(maxsize: usize) -> Self {
         let cap = if maxsize == 0 { usize::MAX } else { maxsize };
         Queue {
-            chan: Chan::new(cap, 1, 1),
+            chan: Chan::new(cap),
             maxsize,
         }
     }
