@@ -137,6 +137,29 @@ struct PermitState {
     granted: IdSet,
 }
 
+impl PermitState {
+    /// Gives back `n` permits: to the oldest waiters first, the rest to
+    /// the free count.
+    ///
+    /// # Panics
+    ///
+    /// When the free count would overflow `usize`.
+    fn release(&mut self, mut n: usize, wakers: &mut Wakers) {
+        while n > 0 {
+            let Some((id, waker)) = self.waiters.pop_first() else {
+                break;
+            };
+            self.granted.insert(id);
+            wakers.push(waker);
+            n -= 1;
+        }
+        self.available = self
+            .available
+            .checked_add(n)
+            .expect("corio::sync: too many permits (usize overflow)");
+    }
+}
+
 impl Permits {
     pub(crate) fn new(available: usize) -> Self {
         Permits {
@@ -170,29 +193,10 @@ impl Permits {
         );
     }
 
-    /// Gives back `n` permits: to the oldest waiters first, the rest to
-    /// the free count.
-    ///
-    /// # Panics
-    ///
-    /// When the free count would overflow `usize`.
-    pub(crate) fn release(&self, mut n: usize) {
+    /// Gives back `n` permits (see [`PermitState::release`]).
+    pub(crate) fn release(&self, n: usize) {
         let mut wakers = Wakers::new();
-        {
-            let mut st = lock(&self.state);
-            while n > 0 {
-                let Some((id, waker)) = st.waiters.pop_first() else {
-                    break;
-                };
-                st.granted.insert(id);
-                wakers.push(waker);
-                n -= 1;
-            }
-            st.available = st
-                .available
-                .checked_add(n)
-                .expect("corio::sync: too many permits (usize overflow)");
-        }
+        lock(&self.state).release(n, &mut wakers);
         wakers.wake();
     }
 
@@ -232,13 +236,16 @@ impl Future for Acquire<'_> {
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         let Some(id) = self.id else { return };
-        let owned = {
+        let mut wakers = Wakers::new();
+        {
             let mut st = lock(&self.permits.state);
-            !st.waiters.remove(id) && st.granted.remove(&id)
-        };
-        if owned {
-            self.permits.release(1);
+            // Handed a permit it will not use: it goes on to the next
+            // waiter, under the same lock.
+            if !st.waiters.remove(id) && st.granted.remove(&id) {
+                st.release(1, &mut wakers);
+            }
         }
+        wakers.wake();
     }
 }
 
