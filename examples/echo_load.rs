@@ -131,15 +131,51 @@ fn load(addr: SocketAddr, conns: usize, secs: f64) -> (u64, u64) {
     })
 }
 
-/// corio's rate over tokio's for each consecutive corio/tokio pair of runs.
-fn pair_ratios(rates: &[(&str, f64)]) -> Vec<f64> {
-    rates
-        .chunks_exact(2)
+/// CPU time used so far, in seconds, as (user, system): by the whole
+/// process, or by the calling thread.
+fn cpu_seconds(whole_process: bool) -> (f64, f64) {
+    let who = if whole_process {
+        libc::RUSAGE_SELF
+    } else {
+        libc::RUSAGE_THREAD
+    };
+    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, exclusively borrowed rusage for the call.
+    let rc = unsafe { libc::getrusage(who, &mut usage) };
+    assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    (secs(usage.ru_utime), secs(usage.ru_stime))
+}
+
+/// One run's figures.
+struct Run<'a> {
+    server: &'a str,
+    trips_per_sec: f64,
+    /// Seconds of user and system time the server spent per round trip.
+    server_user_per_trip: f64,
+    server_sys_per_trip: f64,
+}
+
+/// For each consecutive corio/tokio pair of runs, `figure` of corio's run
+/// over that of tokio's.
+fn pair_ratios(runs: &[Run<'_>], figure: fn(&Run<'_>) -> f64) -> Vec<f64> {
+    runs.chunks_exact(2)
         .filter_map(|pair| {
-            let of = |name| pair.iter().find(|(s, _)| *s == name).map(|(_, r)| *r);
+            let of = |name| pair.iter().find(|r| r.server == name).map(figure);
             Some(of("corio")? / of("tokio")?)
         })
         .collect()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[mid],
+        _ => (values[mid - 1] + values[mid]) / 2.0,
+    }
 }
 
 fn arg(name: &str) -> Option<String> {
@@ -164,13 +200,13 @@ fn main() {
             .join(","),
     };
     println!(
-        "{:>8}  {:>6}  {:>14}  {:>9}",
-        "server", "conns", "round trips/s", "bad bytes"
+        "{:>8}  {:>6}  {:>14}  {:>9}  {:>9}  {:>9}",
+        "server", "conns", "round trips/s", "bad bytes", "user µs", "sys µs"
     );
     let mut failed = false;
     let mut summaries = Vec::new();
     for &n in &conns {
-        let mut rates: Vec<(&str, f64)> = Vec::new();
+        let mut runs: Vec<Run<'_>> = Vec::new();
         for server in servers.split(',') {
             let (ready_tx, ready_rx) = std::sync::mpsc::channel();
             let stop = Arc::new(AtomicBool::new(false));
@@ -183,6 +219,8 @@ fn main() {
             };
             let server_thread = std::thread::spawn(move || start(ready_tx, server_stop));
             let addr = ready_rx.recv().unwrap();
+            // The client runs on this thread.
+            let (process_before, client_before) = (cpu_seconds(true), cpu_seconds(false));
             let (trips, bad) = load(addr, n, secs);
             // Unblock the accept loop so the server thread ends.
             stop.store(true, Ordering::Relaxed);
@@ -190,27 +228,42 @@ fn main() {
             // Each server shuts down before the next starts (and before the
             // process exits), so no run overlaps another.
             server_thread.join().expect("the server thread panicked");
-            let rate = trips as f64 / secs;
-            println!("{server:>8}  {n:>6}  {rate:>14.0}  {bad:>9}");
+            let (process_after, client_after) = (cpu_seconds(true), cpu_seconds(false));
+            let server_part = |pick: fn((f64, f64)) -> f64| {
+                let spent = (pick(process_after) - pick(process_before))
+                    - (pick(client_after) - pick(client_before));
+                spent.max(0.0) / trips.max(1) as f64
+            };
+            let run = Run {
+                server,
+                trips_per_sec: trips as f64 / secs,
+                server_user_per_trip: server_part(|(user, _)| user),
+                server_sys_per_trip: server_part(|(_, sys)| sys),
+            };
+            println!(
+                "{server:>8}  {n:>6}  {:>14.0}  {bad:>9}  {:>9.2}  {:>9.2}",
+                run.trips_per_sec,
+                run.server_user_per_trip * 1e6,
+                run.server_sys_per_trip * 1e6
+            );
             failed |= bad != 0 || trips == 0;
-            rates.push((server, rate));
+            runs.push(run);
         }
         if pairs > 0 {
-            summaries.push((n, pair_ratios(&rates)));
+            summaries.push((
+                n,
+                pair_ratios(&runs, |r| r.trips_per_sec),
+                pair_ratios(&runs, |r| r.server_user_per_trip),
+            ));
         }
     }
-    for (n, mut ratios) in summaries {
-        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
-        ratios.sort_by(f64::total_cmp);
-        let mid = ratios.len() / 2;
-        let median = match ratios.len() {
-            0 => f64::NAN,
-            n if n % 2 == 1 => ratios[mid],
-            _ => (ratios[mid - 1] + ratios[mid]) / 2.0,
-        };
+    for (n, rates, cpu) in summaries {
+        let shown: Vec<String> = rates.iter().map(|r| format!("{r:.3}")).collect();
         println!(
-            "{n} conns: corio/tokio per pair {}; median {median:.3}",
-            shown.join(" ")
+            "{n} conns: corio/tokio per pair {}; median {:.3}; server user time per trip, median {:.3}",
+            shown.join(" "),
+            median(rates),
+            median(cpu)
         );
     }
     if failed {

@@ -53,7 +53,9 @@ fn echo_load_pairs_corio_with_tokio_and_reports_the_median_ratio() {
     assert_eq!(servers, ["corio", "tokio", "tokio", "corio"], "{out}");
     let summary = out.lines().last().unwrap_or_default();
     assert!(
-        summary.starts_with("4 conns: corio/tokio per pair ") && summary.contains("; median "),
+        summary.starts_with("4 conns: corio/tokio per pair ")
+            && summary.contains("; median ")
+            && summary.contains("; server user time per trip, median "),
         "{out}"
     );
     let ratios = summary
@@ -87,5 +89,9 @@ fn echo_load_verifies_every_byte_against_each_server() {
         assert!(["corio", "tokio", "threads"].contains(&row[0]), "{out}");
         assert!(row[2].parse::<f64>().unwrap() > 0.0, "{out}");
         assert_eq!(row[3], "0", "{out}");
+        // The server's user and system time per round trip, in µs.
+        let cpu: Vec<f64> = row[4..].iter().map(|c| c.parse().unwrap()).collect();
+        assert!(cpu.len() == 2 && cpu.iter().all(|&t| t >= 0.0), "{out}");
+        assert!(cpu[0] + cpu[1] > 0.0, "{out}");
     }
 }
