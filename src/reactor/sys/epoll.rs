@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use libc::c_int;
 
-use super::{Event, NOTIFY_TOKEN};
+use super::{cvt, Event, NOTIFY_TOKEN};
 
 /// What every fd is registered for, once: both directions, peer half-close,
 /// edge-triggered. `EPOLLERR` and `EPOLLHUP` are always reported.
@@ -30,14 +30,6 @@ pub(crate) struct Poller {
     /// `write`: one pending wake-up is as good as many, so a burst of
     /// cross-thread wakes costs one system call.
     notified: AtomicBool,
-}
-
-fn cvt(rc: c_int) -> io::Result<c_int> {
-    if rc == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
 }
 
 impl Poller {

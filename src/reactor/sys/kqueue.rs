@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use libc::c_int;
 
-use super::{Event, NOTIFY_TOKEN};
+use super::{cvt, Event, NOTIFY_TOKEN};
 
 /// The ident of the notification event. `EVFILT_USER` idents are a name
 /// space of their own, unrelated to fd numbers.
@@ -35,14 +35,6 @@ pub(crate) struct Poller {
     /// that received it (which resets it, thanks to `EV_CLEAR`). While it is
     /// set, further `notify` calls skip the system call.
     notified: AtomicBool,
-}
-
-fn cvt(rc: c_int) -> io::Result<c_int> {
-    if rc == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
 }
 
 /// Builds a change or an empty event slot.

@@ -85,6 +85,16 @@ pub(crate) const NOTIFY_TOKEN: usize = usize::MAX;
 /// Events a backend allocates room for when the caller has no opinion.
 pub(crate) const DEFAULT_EVENT_CAPACITY: usize = 1024;
 
+/// A system call's return value, or the error it set in `errno` (when it
+/// returned -1).
+fn cvt(rc: std::ffi::c_int) -> std::io::Result<std::ffi::c_int> {
+    if rc == -1 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
+
 /// One readiness report for a registered fd, platform-neutral.
 ///
 /// `read_closed` means the read side reached end of file (the peer shut down
