@@ -6,6 +6,8 @@
 //!   bounded (capacity 1) and unbounded;
 //! - `yield_pair`: two tasks calling `yield_now` in turn; one iteration is
 //!   two task switches;
+//! - `line_echo`: a line round trip over loopback TCP between a client and
+//!   a server task of one runtime, both reading through a `BufReader`;
 //! - `timers_10k`: 10,000 tasks each sleeping 1 ms at once, all joined;
 //!   each sleep starts when its task first runs.
 //!
@@ -193,6 +195,81 @@ fn yield_pair(c: &mut Criterion) {
     group.finish();
 }
 
+/// A line-protocol round trip over loopback TCP, client and server tasks on
+/// one runtime, each reading through a `BufReader` (`read_line`): the
+/// reads are short, so the read readiness is cleared without a failing
+/// read.
+fn line_echo(c: &mut Criterion) {
+    use std::io::{BufRead, BufReader, Write};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+    let mut group = c.benchmark_group("line_echo");
+    group.bench_function("corio", |b| {
+        b.iter_custom(|iters| {
+            corio::run(|| {
+                let listener = corio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let addr = listener.local_addr().unwrap();
+                let server = corio::spawn(move || {
+                    let (conn, _) = listener.accept().unwrap();
+                    let mut reader = BufReader::new(&conn);
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).unwrap() > 0 {
+                        (&conn).write_all(line.as_bytes()).unwrap();
+                        line.clear();
+                    }
+                });
+                let conn = corio::net::TcpStream::connect(addr).unwrap();
+                let mut reader = BufReader::new(&conn);
+                let (request, mut line) = (b"a request line\n", String::new());
+                let start = Instant::now();
+                for _ in 0..iters {
+                    (&conn).write_all(request).unwrap();
+                    line.clear();
+                    reader.read_line(&mut line).unwrap();
+                }
+                let elapsed = start.elapsed();
+                conn.shutdown(std::net::Shutdown::Write).unwrap();
+                server.join().unwrap();
+                elapsed
+            })
+        })
+    });
+    let rt = tokio_rt();
+    group.bench_function("tokio_current_thread", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let server = tokio::spawn(async move {
+                    let (conn, _) = listener.accept().await.unwrap();
+                    let (read, mut write) = conn.into_split();
+                    let mut reader = tokio::io::BufReader::new(read);
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).await.unwrap() > 0 {
+                        write.write_all(line.as_bytes()).await.unwrap();
+                        line.clear();
+                    }
+                });
+                let conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let (read, mut write) = conn.into_split();
+                let mut reader = tokio::io::BufReader::new(read);
+                let (request, mut line) = (b"a request line\n", String::new());
+                let start = Instant::now();
+                for _ in 0..iters {
+                    write.write_all(request).await.unwrap();
+                    line.clear();
+                    reader.read_line(&mut line).await.unwrap();
+                }
+                let elapsed = start.elapsed();
+                write.shutdown().await.unwrap();
+                server.await.unwrap();
+                elapsed
+            })
+        })
+    });
+    group.finish();
+}
+
 const TIMERS: usize = 10_000;
 
 fn timers(c: &mut Criterion) {
@@ -235,6 +312,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = spawn_join, ping_pong, yield_pair, timers
+    targets = spawn_join, ping_pong, yield_pair, line_echo, timers
 }
 criterion_main!(benches);
