@@ -698,3 +698,79 @@ fn fd_wraps_any_pollable_fd() {
         assert_eq!(text, "file data");
     });
 }
+
+/// A small deterministic generator of chunk sizes and pauses.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+/// Sends `data` in chunks of random sizes with random pauses, then ends the
+/// stream; reads it back with reads of `buf_len` bytes until the end.
+fn stream_through<W: Write + 'static>(
+    mut writer: W,
+    mut reader: impl Read,
+    end: impl FnOnce(W) + 'static,
+    data: Vec<u8>,
+    buf_len: usize,
+    seed: u64,
+) -> Vec<u8> {
+    let sender = corio::spawn_local(move || {
+        let mut rng = Lcg(seed);
+        let mut rest = &data[..];
+        while !rest.is_empty() {
+            let n = (1 + rng.below(3000)).min(rest.len());
+            writer.write_all(&rest[..n]).unwrap();
+            rest = &rest[n..];
+            match rng.below(4) {
+                0 => corio::yield_now(),
+                1 => corio::sleep(Duration::from_micros(50)),
+                _ => {}
+            }
+        }
+        end(writer);
+    });
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; buf_len];
+    loop {
+        match reader.read(&mut buf).unwrap() {
+            0 => break,
+            n => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    sender.join().unwrap();
+    got
+}
+
+#[test]
+fn stream_reads_of_any_size_get_every_byte_and_the_end() {
+    corio::run(|| {
+        let data = payload(3, 200_000);
+        for (i, buf_len) in [1usize, 7, 64, 1000, 65_536].into_iter().enumerate() {
+            let seed = i as u64;
+            // TCP
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (server, _) = listener.accept().unwrap();
+            let shut = |s: TcpStream| s.shutdown(Shutdown::Write).unwrap();
+            let got = stream_through(client, &server, shut, data.clone(), buf_len, seed);
+            assert!(got == data, "tcp, reads of {buf_len}");
+            // Unix stream
+            let (a, b) = UnixStream::pair().unwrap();
+            let shut = |s: UnixStream| s.shutdown(Shutdown::Write).unwrap();
+            let got = stream_through(a, &b, shut, data.clone(), buf_len, seed);
+            assert!(got == data, "unix, reads of {buf_len}");
+            // Pipe: the end is the writer's drop.
+            let (r, w) = corio::io::pipe().unwrap();
+            let got = stream_through(w, r, drop, data.clone(), buf_len, seed);
+            assert!(got == data, "pipe, reads of {buf_len}");
+        }
+    });
+}
