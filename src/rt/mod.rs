@@ -45,6 +45,9 @@
 //!   returns [`JoinError::Cancelled`]. Every later park of a cancelled task
 //!   unwinds again, so it cannot linger.
 //! - [`timeout`] bounds a piece of work inside a task the same way.
+//! - A [`sleep`] or [`timeout`] that ends early (its work finished, its
+//!   task was cancelled) withdraws its timer at once, so short work under
+//!   long deadlines neither piles up timers nor wakes its task for nothing.
 //! - When the main task returns, `run` cancels every task still alive and
 //!   runs them until they have unwound, then returns the main task's value:
 //!   nothing is leaked and nothing keeps `run` waiting except a task that
@@ -63,7 +66,7 @@
 //! # Runtime dump
 //!
 //! [`dump`] lists every live task: id, name, state, what it waits on and
-//! where it was spawned. [`dump_on_signal`] prints it for every running
+//! where it was spawned, and counts the pending timers. [`dump_on_signal`] prints it for every running
 //! runtime when the process gets a signal (`kill -USR1 <pid>`).
 
 mod blocking;
