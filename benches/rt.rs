@@ -196,9 +196,7 @@ fn yield_pair(c: &mut Criterion) {
 }
 
 /// A line-protocol round trip over loopback TCP, client and server tasks on
-/// one runtime, each reading through a `BufReader` (`read_line`): the
-/// reads are short, so the read readiness is cleared without a failing
-/// read.
+/// one runtime, each reading through a `BufReader` (`read_line`).
 fn line_echo(c: &mut Criterion) {
     use std::io::{BufRead, BufReader, Write};
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};

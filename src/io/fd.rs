@@ -5,7 +5,6 @@ use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::task::{Context, Poll};
 
 use crate::reactor::{Direction, Registration};
 use crate::rt::core::{current_core, current_task, Core, Shared};
@@ -231,22 +230,7 @@ impl Driver {
         fd: RawFd,
         direction: Direction,
         reason: Option<WaitReason>,
-        op: impl FnMut() -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.drive_by(fd, direction, reason, op, |registration, cx, op| {
-            registration.poll_io(cx, direction, op)
-        })
-    }
-
-    /// `drive` with the registration's poll function for one attempt of
-    /// `op` inside a runtime.
-    fn drive_by<R, Op: FnMut() -> io::Result<R>>(
-        &self,
-        fd: RawFd,
-        direction: Direction,
-        reason: Option<WaitReason>,
-        mut op: Op,
-        mut poll: impl FnMut(&Registration, &mut Context<'_>, &mut Op) -> Poll<io::Result<R>>,
+        mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
         if let Some(core) = current_runtime() {
             if let Some(registration) = self.registration(fd, core)? {
@@ -254,7 +238,7 @@ impl Driver {
                     Direction::Read => WaitReason::Readable(fd),
                     Direction::Write => WaitReason::Writable(fd),
                 });
-                let wait = poll_fn(|cx| poll(&registration, cx, &mut op));
+                let wait = poll_fn(|cx| registration.poll_io(cx, direction, &mut op));
                 return block_on_as(wait, reason);
             }
         }
@@ -378,24 +362,6 @@ impl<T: AsRawFd> Fd<T> {
         self.driver.drive(fd, Direction::Write, None, || op(io))
     }
 
-    /// A read of up to `len` bytes from a byte stream (a stream socket or
-    /// a pipe), whose short reads tell that the kernel's buffer is empty
-    /// (see [`Registration::poll_read_stream`]).
-    pub(crate) fn read_stream(
-        &self,
-        len: usize,
-        mut op: impl FnMut(&T) -> io::Result<usize>,
-    ) -> io::Result<usize> {
-        let fd = self.io.as_raw_fd();
-        self.driver.drive_by(
-            fd,
-            Direction::Read,
-            None,
-            || op(&self.io),
-            |registration, cx, op| registration.poll_read_stream(cx, len, op),
-        )
-    }
-
     /// `read_with` recording another reason in the runtime dump.
     pub(crate) fn read_with_reason<R>(
         &self,
@@ -484,88 +450,5 @@ where
 
     fn flush(&mut self) -> io::Result<()> {
         self.write_with(|mut io| io.flush())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::cell::Cell;
-    use std::io::{Read, Write};
-    use std::os::unix::net::UnixStream;
-
-    use super::Fd;
-
-    /// Reads with `read_stream`, counting the attempts.
-    fn read_counted(fd: &Fd<UnixStream>, buf: &mut [u8], attempts: &Cell<u32>) -> usize {
-        let len = buf.len();
-        fd.read_stream(len, |mut s| {
-            attempts.set(attempts.get() + 1);
-            s.read(buf)
-        })
-        .unwrap()
-    }
-
-    #[test]
-    fn a_short_stream_read_spares_the_failing_read_after_it() {
-        crate::run(|| {
-            let (a, b) = UnixStream::pair().unwrap();
-            let (a, b) = (Fd::new(a).unwrap(), Fd::new(b).unwrap());
-            let attempts = Cell::new(0);
-            let mut buf = [0u8; 16];
-            a.write_with(|mut s| s.write(b"abc")).unwrap();
-            assert_eq!(read_counted(&b, &mut buf, &attempts), 3);
-            assert_eq!(attempts.get(), 1);
-            // The short read emptied the buffer: the next read parks at
-            // once and makes one attempt, after the writer's data is in.
-            let writer = crate::spawn_local(move || {
-                a.write_with(|mut s| s.write(b"defg")).unwrap();
-                a
-            });
-            assert_eq!(read_counted(&b, &mut buf, &attempts), 4);
-            assert_eq!(&buf[..4], b"defg");
-            assert_eq!(attempts.get(), 2, "no attempt failed with WouldBlock");
-            // A full read says nothing of what is left: the next read tries.
-            let a = writer.join().unwrap();
-            a.write_with(|mut s| s.write(&[7; 16])).unwrap();
-            assert_eq!(read_counted(&b, &mut buf, &attempts), 16);
-            let writer = crate::spawn_local(move || {
-                a.write_with(|mut s| s.write(b"h")).unwrap();
-            });
-            assert_eq!(read_counted(&b, &mut buf, &attempts), 1);
-            assert_eq!(attempts.get(), 5, "the read after a full one failed once");
-            writer.join().unwrap();
-        });
-    }
-
-    #[test]
-    fn the_end_of_file_after_a_short_read_is_still_seen() {
-        crate::run(|| {
-            for written_first in [true, false] {
-                let (a, b) = UnixStream::pair().unwrap();
-                let b = Fd::new(b).unwrap();
-                let attempts = Cell::new(0);
-                let mut buf = [0u8; 16];
-                let finish = move |mut a: UnixStream| {
-                    a.write_all(b"last").unwrap();
-                    a.shutdown(std::net::Shutdown::Write).unwrap();
-                };
-                let writer = if written_first {
-                    // Data and end of file are there before the first read.
-                    finish(a);
-                    None
-                } else {
-                    Some(crate::spawn_local(move || {
-                        crate::yield_now();
-                        finish(a);
-                    }))
-                };
-                assert_eq!(read_counted(&b, &mut buf, &attempts), 4);
-                assert_eq!(read_counted(&b, &mut buf, &attempts), 0, "end of file");
-                assert_eq!(read_counted(&b, &mut buf, &attempts), 0, "and again");
-                if let Some(w) = writer {
-                    w.join().unwrap();
-                }
-            }
-        });
     }
 }

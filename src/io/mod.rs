@@ -33,24 +33,20 @@
 //! });
 //! ```
 
-/// `Read` and `Write` for a byte stream (a stream socket or a pipe) whose
-/// `fd` field is an [`Fd`], on the type and on a shared reference to it (so
-/// that a reader and a writer can share one stream), forwarding every call,
-/// vectored ones included. Reads go through [`Fd::read_stream`], which
-/// spares the failing read after a short one.
+/// `Read` and `Write` for a type whose `fd` field is an [`Fd`], on the
+/// type and on a shared reference to it (so that a reader and a writer can
+/// share one stream), forwarding every call, vectored ones included.
 macro_rules! read_write_via_fd {
     (Read for $($ty:ty),*) => {$(
         impl std::io::Read for $ty {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.fd.read_stream(buf.len(), |mut io| std::io::Read::read(&mut io, buf))
+                std::io::Read::read(&mut &self.fd, buf)
             }
             fn read_vectored(
                 &mut self,
                 bufs: &mut [std::io::IoSliceMut<'_>],
             ) -> std::io::Result<usize> {
-                let len = bufs.iter().map(|b| b.len()).sum();
-                self.fd
-                    .read_stream(len, |mut io| std::io::Read::read_vectored(&mut io, bufs))
+                std::io::Read::read_vectored(&mut &self.fd, bufs)
             }
         }
     )*};

@@ -538,17 +538,12 @@ impl Registration {
         // retry loop spin. The tick wraps; a clear could only go wrong if
         // exactly a multiple of 2^(usize::BITS - 4) events arrived between
         // steps 1 and 4.
-        self.clear_bits(ready, ready.direction.mask());
-    }
-
-    /// Clears `bits` of the readiness word unless an event was dispatched
-    /// since `ready` was observed (see `clear_readiness`).
-    fn clear_bits(&self, ready: ReadyEvent, bits: usize) {
+        let clear = ready.direction.mask();
         let _ = self
             .io
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
-                (word & TICK_MASK == ready.tick).then_some(word & !bits)
+                (word & TICK_MASK == ready.tick).then_some(word & !clear)
             });
     }
 
@@ -567,41 +562,6 @@ impl Registration {
             let ready = std::task::ready!(self.poll_ready(cx, direction));
             match op() {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ready),
-                result => return Poll::Ready(result),
-            }
-        }
-    }
-
-    /// [`poll_io`](Registration::poll_io) for a read of up to `len` bytes
-    /// from a byte stream: a stream socket (TCP, Unix) or a pipe. Such a
-    /// read returns less than it asked for only when it has emptied the
-    /// kernel's buffer, so a short read clears the read readiness at once,
-    /// and the next read waits for the reactor's next event instead of
-    /// first failing with `WouldBlock`: one system call less per read, for
-    /// a `BufReader` on a socket for instance.
-    ///
-    /// Only the readable bit is cleared, and only if no event was
-    /// dispatched since the readiness was observed (as in
-    /// `clear_readiness`). A read side seen closed keeps the direction
-    /// ready: the end of file is reported once, and the read after the
-    /// buffered data must see it.
-    ///
-    /// Do not use it for datagram sockets (a short datagram says nothing of
-    /// the queue) or for terminals (a line at a time).
-    pub fn poll_read_stream(
-        &self,
-        cx: &mut Context<'_>,
-        len: usize,
-        mut op: impl FnMut() -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        loop {
-            let ready = std::task::ready!(self.poll_ready(cx, Direction::Read));
-            match op() {
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ready),
-                Ok(n) if n > 0 && n < len => {
-                    self.clear_bits(ready, READABLE);
-                    return Poll::Ready(Ok(n));
-                }
                 result => return Poll::Ready(result),
             }
         }
