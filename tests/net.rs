@@ -774,3 +774,59 @@ fn stream_reads_of_any_size_get_every_byte_and_the_end() {
         }
     });
 }
+
+/// Reads twice from `reader`: the first read must return `first` bytes, and
+/// the second must find what is still buffered, not wait for an event that
+/// already came (the generous deadline only bounds a failure).
+fn both_reads_complete(reader: &mut impl Read, first: usize) -> usize {
+    let mut buf = [0u8; 64];
+    assert_eq!(reader.read(&mut buf).unwrap(), first);
+    corio::timeout(Duration::from_secs(5), || reader.read(&mut buf).unwrap())
+        .expect("the second read waited although data was buffered")
+}
+
+#[test]
+fn a_short_read_does_not_hide_data_still_buffered() {
+    corio::run(|| {
+        // TCP stops a read at the urgent mark, with bytes after it queued.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        for (bytes, flags) in [(&b"abc"[..], 0), (b"!", libc::MSG_OOB), (b"def", 0)] {
+            // SAFETY: `bytes` is valid for `bytes.len()` bytes during the call.
+            let sent = unsafe {
+                libc::send(
+                    client.as_raw_fd(),
+                    bytes.as_ptr().cast(),
+                    bytes.len(),
+                    flags,
+                )
+            };
+            assert_eq!(sent, bytes.len() as isize);
+        }
+        // Let the reactor take the one readiness event first.
+        corio::sleep(20 * MS);
+        assert_eq!(both_reads_complete(&mut server, 3), 3);
+
+        // A packet socket behind `PipeReader` returns one message per read.
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors socketpair writes.
+        let rc =
+            unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0, fds.as_mut_ptr()) };
+        assert_eq!(rc, 0);
+        // SAFETY: socketpair succeeded, so both fds are open and owned here.
+        let (a, b) = unsafe {
+            use std::os::fd::{FromRawFd, OwnedFd};
+            (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
+        };
+        let mut reader = corio::io::PipeReader::new(a).unwrap();
+        let writer = corio::spawn(move || {
+            let w = corio::io::PipeWriter::new(b).unwrap();
+            (&w).write_all(b"one").unwrap();
+            (&w).write_all(b"two!").unwrap();
+            w
+        });
+        assert_eq!(both_reads_complete(&mut reader, 3), 4);
+        drop(writer.join().unwrap());
+    });
+}
