@@ -248,6 +248,29 @@ fn every_waker_waiting_in_one_direction_is_woken_once() {
 }
 
 #[test]
+fn a_withdrawn_waker_is_not_woken() {
+    let reactor = Reactor::new().unwrap();
+    let (mut a, b) = pair();
+    let reg = reactor.register(b.as_raw_fd()).unwrap();
+    let (gave_up, gave_up_waker) = counter();
+    let (stays, stays_waker) = counter();
+    assert!(read_some(&reg, &mut Context::from_waker(&gave_up_waker), &b).is_pending());
+    assert!(read_some(&reg, &mut Context::from_waker(&stays_waker), &b).is_pending());
+    reg.remove_waker(Direction::Read, &gave_up_waker.clone());
+    assert_eq!(
+        Arc::strong_count(&gave_up),
+        2,
+        "its stored clone was dropped"
+    );
+    // Withdrawing what is not there, or from the other direction, is a no-op.
+    reg.remove_waker(Direction::Read, &gave_up_waker);
+    reg.remove_waker(Direction::Write, &stays_waker);
+    a.write_all(b"x").unwrap();
+    turn_until(&reactor, || woken(&stays) == 1);
+    assert_eq!(woken(&gave_up), 0);
+}
+
+#[test]
 fn notify_wakes_a_turn_sleeping_on_another_thread() {
     let reactor = Reactor::new().unwrap();
     let (started_tx, started_rx) = mpsc::channel();

@@ -310,6 +310,46 @@ fn sleep_until_a_past_instant_returns_at_once() {
     });
 }
 
+/// Drives `gen` once and returns the panic message it raised.
+fn panic_of(gen: &mut Generator<'_, (), i32, ()>) -> String {
+    let payload = catch_unwind(AssertUnwindSafe(|| gen.send(()))).unwrap_err();
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_generator_cannot_yield_inside_a_timeout_or_block_on_of_its_body() {
+    corio::run(|| {
+        let mut in_timeout = Generator::<(), i32, ()>::new(|co, ()| {
+            let _ = corio::timeout(Duration::from_secs(10), || co.yield_(1));
+            Ok(())
+        });
+        assert!(panic_of(&mut in_timeout).contains("yielded inside a `timeout`"));
+        assert!(in_timeout.is_finished());
+        assert_eq!(pending_timers(), 0, "the timeout's timer was withdrawn");
+        let mut in_future = Generator::<(), i32, ()>::new(|co, ()| {
+            corio::block_on(std::future::poll_fn(|_| {
+                let _ = co.yield_(2);
+                Poll::Ready(())
+            }));
+            Ok(())
+        });
+        assert!(panic_of(&mut in_future).contains("`block_on`"));
+        // A timeout or block_on around the generator, or ended before the
+        // yield, is fine.
+        let mut fine = Generator::<(), i32, ()>::new(|co, ()| {
+            corio::timeout(Duration::from_secs(10), || corio::sleep(MS)).unwrap();
+            co.yield_(3)?;
+            Ok(())
+        });
+        let r = corio::timeout(Duration::from_secs(10), || fine.send(()).unwrap());
+        assert!(matches!(r, Ok(corio::GeneratorState::Yielded(3))));
+    });
+}
+
 #[test]
 fn the_outer_timeout_fires_through_an_inner_one() {
     corio::run(|| {

@@ -31,6 +31,45 @@ pub(crate) struct Frame {
     /// How to switch out of this coroutine to whoever resumed it, marked
     /// as a park rather than a yield (see [`suspend_current`]).
     pub(crate) park: Park,
+    /// Calls in progress in this coroutine that hold on to the task running
+    /// it (see [`TaskScope`]); a generator must not yield while any is.
+    pub(crate) task_scopes: Cell<u32>,
+}
+
+/// Marks, for as long as it lives, a call that keeps the running task (and
+/// its runtime) across code it does not control: a `timeout`'s work, a
+/// `block_on`'s future, an I/O operation's closure. If that code yielded
+/// the generator it runs in, the generator could be resumed later by
+/// another task, or after the runtime has ended, and the call would go on
+/// with a task that is not the running one. `Co::yield_` refuses to yield
+/// while a scope is open in its generator.
+pub(crate) struct TaskScope(*const Frame);
+
+impl TaskScope {
+    /// Opens a scope in the running coroutine (none on a thread's own
+    /// stack, where there is nothing to yield).
+    pub(crate) fn open() -> TaskScope {
+        let frame = current();
+        // SAFETY: a non-null current frame belongs to the coroutine running
+        // this code and lives on its stack while its body runs, which
+        // outlasts this scope: the scope is a local of code running in that
+        // body, the body cannot yield while it is open, and a park returns
+        // to exactly this point.
+        if let Some(frame) = unsafe { frame.as_ref() } {
+            frame.task_scopes.set(frame.task_scopes.get() + 1);
+        }
+        TaskScope(frame)
+    }
+}
+
+impl Drop for TaskScope {
+    fn drop(&mut self) {
+        // SAFETY: as in `open`: the frame outlives the scope, which drops on
+        // the same stack (also when it unwinds).
+        if let Some(frame) = unsafe { self.0.as_ref() } {
+            frame.task_scopes.set(frame.task_scopes.get() - 1);
+        }
+    }
 }
 
 /// How a running coroutine parks.

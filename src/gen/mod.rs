@@ -289,6 +289,7 @@ impl Builder {
                         park_body::<I, Y, E>,
                         (yielder as *const GenYielder<I, Y, E>).cast(),
                     ),
+                    task_scopes: std::cell::Cell::new(0),
                 },
                 yielder,
             };
@@ -672,6 +673,9 @@ impl<I, Y, E> Co<I, Y, E> {
         if !std::ptr::eq(frame::current(), &self.frame) {
             wrong_coroutine();
         }
+        if self.frame.task_scopes.get() != 0 {
+            yield_in_task_scope();
+        }
         let resumed = {
             // Back on this stack, this frame is the running one again: on
             // return, and also when the suspend unwinds because the
@@ -769,6 +773,16 @@ unsafe fn park_body<I, Y, E>(ctx: *const ()) {
         yielder.suspend(MaybeUninit::zeroed())
     };
     debug_assert!(matches!(resumed, Resume::Unpark));
+}
+
+#[cold]
+#[inline(never)]
+fn yield_in_task_scope() -> ! {
+    panic!(
+        "corio: a generator yielded inside a `timeout`, `block_on` or I/O closure opened in its \
+         body; those hold on to the task running the generator, which may be another one (or \
+         none) when it resumes: finish them before yielding"
+    )
 }
 
 #[cold]

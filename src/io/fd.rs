@@ -6,6 +6,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use crate::gen::frame::TaskScope;
 use crate::reactor::{Direction, Registration};
 use crate::rt::core::{current_core, current_task, Core, Shared};
 use crate::rt::{block_on_as, WaitReason};
@@ -152,6 +153,24 @@ pub(crate) fn set_nonblocking(fd: RawFd, nonblocking: bool) -> io::Result<bool> 
     Ok(was)
 }
 
+/// Withdraws the running task's waker from the registration when its wait
+/// unwinds (the task was cancelled or a timeout expired), so that a quiet
+/// fd does not collect the wakers of every task that gave up on it.
+struct AbandonedWait<'a> {
+    registration: &'a Registration,
+    direction: Direction,
+}
+
+impl Drop for AbandonedWait<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(task) = current_task() {
+                self.registration.remove_waker(self.direction, &task.waker);
+            }
+        }
+    }
+}
+
 /// Blocks the thread until `fd` is ready in `direction` (or in error).
 fn wait_ready(fd: RawFd, direction: Direction) -> io::Result<()> {
     let events = match direction {
@@ -238,6 +257,12 @@ impl Driver {
                     Direction::Read => WaitReason::Readable(fd),
                     Direction::Write => WaitReason::Writable(fd),
                 });
+                // `op` is user code, run while the task is held.
+                let _scope = TaskScope::open();
+                let _abandon = AbandonedWait {
+                    registration: &registration,
+                    direction,
+                };
                 let wait = poll_fn(|cx| registration.poll_io(cx, direction, &mut op));
                 return block_on_as(wait, reason);
             }
@@ -450,5 +475,58 @@ where
 
     fn flush(&mut self) -> io::Result<()> {
         self.write_with(|mut io| io.flush())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+
+    use super::{Binding, Fd};
+    use crate::reactor::Direction;
+    use crate::sync::lock;
+
+    /// Wakers waiting to read `fd`.
+    fn readers_waiting(fd: &Fd<UnixStream>) -> usize {
+        match &lock(&fd.driver.state).binding {
+            Binding::Bound { registration, .. } => registration.waiting(Direction::Read),
+            _ => panic!("not registered"),
+        }
+    }
+
+    #[test]
+    fn tasks_that_give_up_waiting_leave_no_waker_behind() {
+        crate::run(|| {
+            let (_a, b) = UnixStream::pair().unwrap();
+            let b = std::rc::Rc::new(Fd::new(b).unwrap());
+            let mut buf = [0u8; 8];
+            // Timeouts, in this task and in many others.
+            for _ in 0..3 {
+                let r = crate::timeout(Duration::from_millis(1), || {
+                    b.read_with(|mut s| std::io::Read::read(&mut s, &mut buf))
+                });
+                assert!(r.is_err());
+            }
+            let waiters: Vec<_> = (0..50)
+                .map(|_| {
+                    let b = b.clone();
+                    crate::spawn_local(move || {
+                        let mut buf = [0u8; 8];
+                        b.read_with(|mut s| std::io::Read::read(&mut s, &mut buf))
+                    })
+                })
+                .collect();
+            crate::yield_now();
+            assert_eq!(readers_waiting(&b), 50);
+            // Cancelled.
+            for w in &waiters {
+                w.cancel();
+            }
+            for w in waiters {
+                assert!(w.join().unwrap_err().is_cancelled());
+            }
+            assert_eq!(readers_waiting(&b), 0);
+        });
     }
 }

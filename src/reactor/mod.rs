@@ -86,7 +86,8 @@
 //! concerns and empties their lists; those that find nothing to do wait
 //! again. A waker equal to one already waiting ([`Waker::will_wake`]) is
 //! not added twice, so a task that polls again before the event keeps one
-//! entry. A hangup wakes both directions, an error wakes both, and a peer's
+//! entry; a wait given up before its event withdraws its waker with
+//! [`Registration::remove_waker`]. A hangup wakes both directions, an error wakes both, and a peer's
 //! half-close (its write side shut down) wakes the reader only, since
 //! writing still works.
 //!
@@ -509,6 +510,29 @@ impl Registration {
             list.push(waker.clone());
         }
         Poll::Pending
+    }
+
+    /// Withdraws `waker` (or an equal one, by [`Waker::will_wake`]) from
+    /// those waiting in `direction`, for a wait given up before the fd
+    /// became ready: a cancelled task, an expired timeout, a dropped
+    /// future. Otherwise the waker stays in the list until the next event
+    /// in that direction, which on a quiet fd may be long.
+    pub fn remove_waker(&self, direction: Direction, waker: &Waker) {
+        let removed = {
+            let mut waiters = lock(&self.io.waiters);
+            let list = waiters.list(direction);
+            list.iter()
+                .position(|w| w.will_wake(waker))
+                .map(|i| list.swap_remove(i))
+        };
+        // Dropped outside the lock: a waker's `drop` is user code.
+        drop(removed);
+    }
+
+    /// How many wakers wait in `direction`.
+    #[cfg(test)]
+    pub(crate) fn waiting(&self, direction: Direction) -> usize {
+        lock(&self.io.waiters).list(direction).len()
     }
 
     /// Forgets the readiness in `ready` after an I/O call in its direction

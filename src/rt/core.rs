@@ -46,6 +46,11 @@ impl Shared {
         }
     }
 
+    /// The runtime's id, unique in the process.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Makes a task runnable; from the runtime's own thread directly, from
     /// elsewhere through the remote queue and a reactor notification.
     pub(crate) fn wake(&self, key: TaskKey) {
@@ -331,6 +336,7 @@ impl Core {
                 stack_size: usable,
                 name: frame_name,
                 park: Park::Task(yielder),
+                task_scopes: Cell::new(0),
             };
             frame::set_current(&frame);
             let result = if task_handle.cancel.load(Ordering::Acquire) {

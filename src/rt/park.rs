@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::core::{current_core, current_task, Core, TimerId};
 use super::dump::{TaskStatus, WaitReason};
 use super::task::{Cancelled, Deadline, Task};
-use crate::gen::frame;
+use crate::gen::frame::{self, TaskScope};
 
 /// Parks `task`, the task running on this thread, until its waker is
 /// called.
@@ -145,7 +145,7 @@ fn sleep_past(now: Instant, deadline: Instant) {
         std::thread::sleep(deadline - now);
         return;
     };
-    let timer = TimerGuard(core, core.add_timer(deadline, task.handle.key));
+    let timer = TimerGuard::arm(core, deadline, task);
     // The timer wakes the task only once the runtime's timer clock has
     // passed the deadline; any earlier wake-up is spurious.
     while core.timers_checked() < deadline {
@@ -154,12 +154,32 @@ fn sleep_past(now: Instant, deadline: Instant) {
     drop(timer);
 }
 
-/// Withdraws a timer when its wait ends, including by unwinding.
-struct TimerGuard<'a>(&'a Core, TimerId);
+/// Withdraws a timer when its wait ends, including by unwinding. It finds
+/// the runtime anew when it drops rather than keeping a reference: it may
+/// drop while the runtime itself is being torn down (after a panic in the
+/// scheduler), and then there is nothing to withdraw from.
+struct TimerGuard {
+    runtime: u64,
+    timer: TimerId,
+}
 
-impl Drop for TimerGuard<'_> {
+impl TimerGuard {
+    /// Arms a timer waking `task` at `at`.
+    fn arm(core: &Core, at: Instant, task: &Task) -> TimerGuard {
+        TimerGuard {
+            runtime: core.shared.id(),
+            timer: core.add_timer(at, task.handle.key),
+        }
+    }
+}
+
+impl Drop for TimerGuard {
     fn drop(&mut self) {
-        self.0.cancel_timer(self.1);
+        if let Some(core) = current_core() {
+            if core.shared.id() == self.runtime {
+                core.cancel_timer(self.timer);
+            }
+        }
     }
 }
 
@@ -210,12 +230,14 @@ pub fn timeout<T>(duration: Duration, work: impl FnOnce() -> T) -> Result<T, Ela
     let (Some(core), Some(task)) = (current_core(), current_task()) else {
         panic!("corio::timeout needs a running corio task");
     };
+    // `work` runs while `core` and `task` are held.
+    let _scope = TaskScope::open();
     let now = Instant::now();
     let at = now
         .checked_add(duration)
         .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 100));
-    let timer = TimerGuard(core, core.add_timer(at, task.handle.key));
-    let id = timer.1.seq;
+    let timer = TimerGuard::arm(core, at, task);
+    let id = timer.timer.seq;
     task.deadlines.borrow_mut().push(Deadline {
         id,
         at,
@@ -258,6 +280,8 @@ impl Wake for ThreadWaker {
 /// assert_eq!(answer, 42);
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    // The future is user code, polled while the running task is held.
+    let _scope = current_task().is_some().then(TaskScope::open);
     block_on_as(future, WaitReason::Future)
 }
 
