@@ -161,9 +161,9 @@ fn bufreader_reads_lines_across_packets() {
 
 #[test]
 fn several_tasks_accepting_on_one_listener_are_all_woken() {
-    // Each acceptor takes one connection and ends. The reactor keeps one
-    // waker per direction; without the fan-out to every waiting task, the
-    // second connection would wake only the acceptor that already left.
+    // Each acceptor takes one connection and ends. The reactor keeps a list
+    // of wakers per direction; if a later waker replaced an earlier one,
+    // the second connection would wake only the acceptor that already left.
     corio::run(|| {
         let listener = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
         let addr = listener.local_addr().unwrap();

@@ -303,10 +303,16 @@ fn a_cancelled_sleep_withdraws_its_timer() {
 #[test]
 fn sleep_until_a_past_instant_returns_at_once() {
     corio::run(|| {
-        let before = std::time::Instant::now();
-        corio::sleep_until(before);
+        let other_ran = Rc::new(Cell::new(false));
+        let flag = other_ran.clone();
+        let other = corio::spawn_local(move || flag.set(true));
+        // Neither parks: the other task, runnable all along, does not run.
+        corio::sleep_until(std::time::Instant::now() - MS);
         corio::sleep(Duration::ZERO);
+        assert!(!other_ran.get());
         assert_eq!(pending_timers(), 0);
+        other.join().unwrap();
+        assert!(other_ran.get());
     });
 }
 
@@ -321,7 +327,7 @@ fn panic_of(gen: &mut Generator<'_, (), i32, ()>) -> String {
 }
 
 #[test]
-fn a_generator_cannot_yield_inside_a_timeout_or_block_on_of_its_body() {
+fn a_generator_cannot_yield_inside_a_timeout_block_on_or_io_closure_of_its_body() {
     corio::run(|| {
         let mut in_timeout = Generator::<(), i32, ()>::new(|co, ()| {
             let _ = corio::timeout(Duration::from_secs(10), || co.yield_(1));
@@ -338,6 +344,16 @@ fn a_generator_cannot_yield_inside_a_timeout_or_block_on_of_its_body() {
             Ok(())
         });
         assert!(panic_of(&mut in_future).contains("`block_on`"));
+        let (_peer, socket) = std::os::unix::net::UnixStream::pair().unwrap();
+        let socket = corio::io::Fd::new(socket).unwrap();
+        let mut in_io = Generator::<(), i32, ()>::new(|co, ()| {
+            let _ = socket.read_with(|mut s| {
+                let _ = co.yield_(3);
+                std::io::Read::read(&mut s, &mut [0u8; 1])
+            });
+            Ok(())
+        });
+        assert!(panic_of(&mut in_io).contains("I/O closure"));
         // A timeout or block_on around the generator, or ended before the
         // yield, is fine.
         let mut fine = Generator::<(), i32, ()>::new(|co, ()| {

@@ -668,6 +668,13 @@ impl<I, Y, E> Co<I, Y, E> {
     /// running, i.e. it was captured by a nested generator's body. Use
     /// [`yield_from`](Self::yield_from) to pass values up through a nested
     /// generator.
+    ///
+    /// Panics, inside a runtime task, if called within a
+    /// [`timeout`](crate::timeout), a [`block_on`](crate::block_on) or an
+    /// [`Fd`](crate::io::Fd) I/O closure opened in this generator's body:
+    /// those belong to the task running the generator, which may be
+    /// another one (or none) when the generator resumes. A `timeout` around
+    /// the code that drives the generator is fine.
     #[inline]
     pub fn yield_(&self, value: Y) -> Result<I, Interrupt<E>> {
         if !std::ptr::eq(frame::current(), &self.frame) {

@@ -341,6 +341,12 @@ impl<T: AsRawFd> Fd<T> {
     ///
     /// The first error of `op` that is not `WouldBlock`, or a failure to
     /// register the fd.
+    ///
+    /// # Panics
+    ///
+    /// If `op` yields the generator it runs in (see [`Co::yield_`]).
+    ///
+    /// [`Co::yield_`]: crate::gen::Co::yield_
     pub fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         self.driver
             .drive(self.io.as_raw_fd(), Direction::Read, None, || op(&self.io))
@@ -501,7 +507,7 @@ mod tests {
             let (_a, b) = UnixStream::pair().unwrap();
             let b = std::rc::Rc::new(Fd::new(b).unwrap());
             let mut buf = [0u8; 8];
-            // Timeouts, in this task and in many others.
+            // Timeouts in this task; cancellations in 50 others below.
             for _ in 0..3 {
                 let r = crate::timeout(Duration::from_millis(1), || {
                     b.read_with(|mut s| std::io::Read::read(&mut s, &mut buf))

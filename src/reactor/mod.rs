@@ -86,8 +86,11 @@
 //! concerns and empties their lists; those that find nothing to do wait
 //! again. A waker equal to one already waiting ([`Waker::will_wake`]) is
 //! not added twice, so a task that polls again before the event keeps one
-//! entry; a wait given up before its event withdraws its waker with
-//! [`Registration::remove_waker`]. A hangup wakes both directions, an error wakes both, and a peer's
+//! entry. A caller that gives up a wait before its event should withdraw
+//! its waker with [`Registration::remove_waker`] (`io::Fd` does so when its
+//! task is cancelled or times out); the registration does not do it by
+//! itself, and a waker left behind stays until the next event in its
+//! direction. A hangup wakes both directions, an error wakes both, and a peer's
 //! half-close (its write side shut down) wakes the reader only, since
 //! writing still works.
 //!
@@ -465,9 +468,9 @@ impl fmt::Debug for Reactor {
 /// fd: an I/O type declares its `Registration` field before its `OwnedFd`
 /// field, so that the fields drop in that order. (Closed first, the fd's
 /// number could be reused by a new fd, whose registration the late drop
-/// would then remove.) Its methods take `&self`, so a read half and a write
-/// half can share it through an `Arc` and be used by two tasks at once, one
-/// per [`Direction`].
+/// would then remove.) Its methods take `&self`, so it can be shared
+/// through an `Arc` and used by several tasks at once, in either direction
+/// or the same one.
 pub struct Registration {
     io: Arc<IoState>,
     reactor: Arc<Inner>,

@@ -233,9 +233,11 @@ impl Core {
     }
 
     /// Withdraws a timer that is no longer wanted (its sleep or timeout
-    /// ended otherwise), so that it neither wakes its task for nothing nor
-    /// stays in the heap until its deadline: a loop of short `timeout`s
-    /// with long deadlines would otherwise grow the heap without bound.
+    /// ended otherwise), so that it never wakes its task and the heap stays
+    /// proportional to the live timers: a loop of short `timeout`s with
+    /// long deadlines would otherwise grow the heap until the deadlines
+    /// passed. The entry stays in the heap, skipped, until it reaches the
+    /// top or withdrawn entries make up half the heap.
     pub(crate) fn cancel_timer(&self, timer: TimerId) {
         if timer.at <= self.timers_checked.get() {
             return; // It has fired and left the heap.
@@ -454,13 +456,16 @@ impl Core {
         self.timers_checked.set(now);
         let mut cancelled = self.cancelled_timers.borrow_mut();
         while let Some(Reverse((at, seq, key))) = timers.peek().copied() {
+            // A withdrawn timer leaves when it reaches the top, due or not,
+            // so that the thread does not sleep only until its deadline.
+            if !cancelled.is_empty() && cancelled.remove(&seq) {
+                timers.pop();
+                continue;
+            }
             if at > now {
                 return Some(at - now);
             }
             timers.pop();
-            if !cancelled.is_empty() && cancelled.remove(&seq) {
-                continue;
-            }
             // `wake_local` touches the task table and run queue, not timers.
             self.wake_local(key);
         }

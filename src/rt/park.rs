@@ -225,7 +225,9 @@ impl std::error::Error for Elapsed {}
 ///
 /// # Panics
 ///
-/// Panics outside a task: there is no runtime to interrupt the work.
+/// Panics outside a task: there is no runtime to interrupt the work. Inside
+/// a generator's body, `work` must not yield that generator (see
+/// [`Co::yield_`](crate::gen::Co::yield_)).
 pub fn timeout<T>(duration: Duration, work: impl FnOnce() -> T) -> Result<T, Elapsed> {
     let (Some(core), Some(task)) = (current_core(), current_task()) else {
         panic!("corio::timeout needs a running corio task");
@@ -271,6 +273,9 @@ impl Wake for ThreadWaker {
 
 /// Waits for a `Future`: inside a task, the task parks and the future's
 /// waker reschedules it; on a plain thread, the thread blocks.
+///
+/// Inside a task, the future must not yield the generator whose body calls
+/// `block_on` (see [`Co::yield_`](crate::gen::Co::yield_)).
 ///
 /// ```
 /// let answer = corio::run(|| {
