@@ -385,8 +385,14 @@ impl<T> State<T> {
     }
 
     /// Hands `value` to the oldest blocked receiver that can still take
-    /// it.
-    fn deliver(&mut self, value: T, wakers: &mut Wakers) -> Result<(), T> {
+    /// it, and returns that receiver's waker, to be called once the lock is
+    /// released.
+    ///
+    /// The waker is returned rather than pushed on a `Wakers`: on the send
+    /// path it then stays in registers, where a struct filled here and
+    /// copied out later stalls on store forwarding.
+    #[inline(always)]
+    fn deliver(&mut self, value: T) -> Result<Waker, T> {
         while let Some((id, e)) = self.recv_waiters.pop_first() {
             match e.wants {
                 // SAFETY: we hold the lock and popped the entry just now, as
@@ -398,28 +404,29 @@ impl<T> State<T> {
                 // A select that already took another of its arms: drop it.
                 Wants::Select(_) => continue,
             }
-            wakers.push(e.waker);
-            return Ok(());
+            return Ok(e.waker);
         }
         Err(value)
     }
 
-    /// A send that does not wait.
-    pub(crate) fn offer(&mut self, value: T, wakers: &mut Wakers) -> Result<(), TrySendError<T>> {
+    /// A send that does not wait. On success, the waker of the receiver
+    /// that was handed the message, if one was.
+    #[inline(always)]
+    pub(crate) fn offer(&mut self, value: T) -> Result<Option<Waker>, TrySendError<T>> {
         if self.tx_closed() {
             return Err(TrySendError::Disconnected(value));
         }
-        let value = match self.deliver(value, wakers) {
-            Ok(()) => {
+        let value = match self.deliver(value) {
+            Ok(waker) => {
                 self.accept();
-                return Ok(());
+                return Ok(Some(waker));
             }
             Err(v) => v,
         };
         if self.send_waiters.is_empty() && self.buf.len() < self.cap {
             self.buf.push_back(value);
             self.accept();
-            Ok(())
+            Ok(None)
         } else {
             Err(TrySendError::Full(value))
         }
@@ -428,8 +435,9 @@ impl<T> State<T> {
     /// Puts back a message that was handed to a receiver which went away
     /// without it: to the next receiver, else to the front of the buffer.
     fn reinject(&mut self, value: T, wakers: &mut Wakers) {
-        if let Err(v) = self.deliver(value, wakers) {
-            self.buf.push_front(v);
+        match self.deliver(value) {
+            Ok(waker) => wakers.push(waker),
+            Err(v) => self.buf.push_front(v),
         }
     }
 
@@ -484,10 +492,8 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let mut wakers = Wakers::new();
-        let r = self.lock().offer(value, &mut wakers);
-        wakers.wake();
-        r
+        let r = self.lock().offer(value);
+        r.map(|waker| waker.map_or((), Waker::wake))
     }
 
     pub(crate) fn send(&self, value: T, reason: WaitReason) -> Result<(), SendError<T>> {
@@ -666,8 +672,13 @@ impl<T> Future for SendFut<'_, T> {
                 }
                 None => {
                     let value = this.value.take().expect("a send polled after it finished");
-                    match st.offer(value, &mut wakers) {
-                        Ok(()) => Poll::Ready(Ok(())),
+                    match st.offer(value) {
+                        Ok(waker) => {
+                            if let Some(w) = waker {
+                                wakers.push(w);
+                            }
+                            Poll::Ready(Ok(()))
+                        }
                         Err(TrySendError::Disconnected(v)) => Poll::Ready(Err(SendError(v))),
                         Err(TrySendError::Full(value)) => {
                             let id = st.next_id();
