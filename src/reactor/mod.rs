@@ -90,9 +90,9 @@
 //! its waker with [`Registration::remove_waker`] (`io::Fd` does so when its
 //! task is cancelled or times out); the registration does not do it by
 //! itself, and a waker left behind stays until the next event in its
-//! direction. A hangup wakes both directions, an error wakes both, and a peer's
-//! half-close (its write side shut down) wakes the reader only, since
-//! writing still works.
+//! direction. A hangup wakes both directions, an error wakes both, and a
+//! peer's half-close (its write side shut down) wakes the reader only,
+//! since writing still works.
 //!
 //! # Platforms
 //!

@@ -457,7 +457,7 @@ impl Core {
         let mut cancelled = self.cancelled_timers.borrow_mut();
         while let Some(Reverse((at, seq, key))) = timers.peek().copied() {
             // A withdrawn timer leaves when it reaches the top, due or not,
-            // so that the thread does not sleep only until its deadline.
+            // so that its deadline does not cut the thread's sleep short.
             if !cancelled.is_empty() && cancelled.remove(&seq) {
                 timers.pop();
                 continue;

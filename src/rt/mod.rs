@@ -66,8 +66,9 @@
 //! # Runtime dump
 //!
 //! [`dump`] lists every live task: id, name, state, what it waits on and
-//! where it was spawned, and counts the pending timers. [`dump_on_signal`] prints it for every running
-//! runtime when the process gets a signal (`kill -USR1 <pid>`).
+//! where it was spawned, and counts the pending timers. [`dump_on_signal`]
+//! prints it for every running runtime when the process gets a signal
+//! (`kill -USR1 <pid>`).
 
 mod blocking;
 pub(crate) mod core;

@@ -92,9 +92,9 @@ fn check_deadlines(task: &Task) {
     let now = Instant::now();
     // The outermost expired scope wins, so an inner `timeout` cannot
     // swallow an outer one's expiry.
-    if let Some(deadline) = deadlines.iter_mut().find(|d| !d.fired && d.at <= now) {
+    if let Some(deadline) = deadlines.iter_mut().find(|d| !d.fired && d.timer.at <= now) {
         deadline.fired = true;
-        let id = deadline.id;
+        let id = deadline.timer.seq;
         drop(deadlines);
         resume_unwind(Box::new(TimeoutUnwind { id }));
     }
@@ -241,12 +241,11 @@ pub fn timeout<T>(duration: Duration, work: impl FnOnce() -> T) -> Result<T, Ela
     let timer = TimerGuard::arm(core, at, task);
     let id = timer.timer.seq;
     task.deadlines.borrow_mut().push(Deadline {
-        id,
-        at,
+        timer: timer.timer,
         fired: false,
     });
     let result = catch_unwind(AssertUnwindSafe(work));
-    task.deadlines.borrow_mut().retain(|d| d.id != id);
+    task.deadlines.borrow_mut().retain(|d| d.timer.seq != id);
     drop(timer);
     match result {
         Ok(value) => Ok(value),

@@ -9,11 +9,10 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Instant;
 
 use corosensei::Coroutine;
 
-use super::core::Shared;
+use super::core::{Shared, TimerId};
 use super::dump::{TaskStatus, WaitReason};
 use crate::stack::PooledStack;
 
@@ -55,10 +54,10 @@ impl Wake for TaskHandle {
     }
 }
 
-/// A pending `timeout` of a task.
+/// A pending `timeout` of a task: its timer, whose sequence number also
+/// names the scope.
 pub(crate) struct Deadline {
-    pub(crate) id: u64,
-    pub(crate) at: Instant,
+    pub(crate) timer: TimerId,
     pub(crate) fired: bool,
 }
 

@@ -492,8 +492,12 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let r = self.lock().offer(value);
-        r.map(|waker| waker.map_or((), Waker::wake))
+        // The guard drops at the end of this statement: wake after it.
+        let woken = self.lock().offer(value)?;
+        if let Some(waker) = woken {
+            waker.wake();
+        }
+        Ok(())
     }
 
     pub(crate) fn send(&self, value: T, reason: WaitReason) -> Result<(), SendError<T>> {

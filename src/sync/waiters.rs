@@ -27,7 +27,6 @@ pub(crate) fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
 }
 
 /// Wakers to call once the state lock is released.
-#[derive(Default)]
 pub(crate) struct Wakers {
     one: Option<Waker>,
     more: Vec<Waker>,
