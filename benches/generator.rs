@@ -33,7 +33,7 @@
 use std::convert::Infallible;
 use std::hint::black_box;
 
-use corio::gen::{Generator, GeneratorState};
+use corio::generator::{Generator, GeneratorState};
 use corio::stack::DEFAULT_STACK_SIZE;
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -42,14 +42,18 @@ use criterion::Criterion;
 /// The value every benchmark sends in.
 const INPUT: u64 = 41;
 
-fn corio_yielded(state: Result<GeneratorState<u64, u64>, corio::gen::Error<Infallible>>) -> u64 {
+fn corio_yielded(
+    state: Result<GeneratorState<u64, u64>, corio::generator::Error<Infallible>>,
+) -> u64 {
     match state {
         Ok(GeneratorState::Yielded(y)) => y,
         _ => unreachable!("the benchmark body yields"),
     }
 }
 
-fn corio_returned(state: Result<GeneratorState<u64, u64>, corio::gen::Error<Infallible>>) -> u64 {
+fn corio_returned(
+    state: Result<GeneratorState<u64, u64>, corio::generator::Error<Infallible>>,
+) -> u64 {
     match state {
         Ok(GeneratorState::Complete(r)) => r,
         _ => unreachable!("the benchmark body returns"),

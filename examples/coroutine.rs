@@ -6,7 +6,7 @@
 //! cargo run --example coroutine
 //! ```
 
-use corio::gen::{Generator, Interrupt};
+use corio::generator::{Generator, Interrupt};
 
 /// Prints every line sent in that contains `pattern`.
 fn grep(pattern: &str) -> Generator<'_, &str, ()> {

@@ -5,7 +5,7 @@
 //! cargo run --example simple_yield
 //! ```
 
-use corio::gen::{Generator, GeneratorState};
+use corio::generator::{Generator, GeneratorState};
 
 /// The consumer: started by a first `send(None)`, then answers "200 OK" to
 /// every item, and returns when it receives `None`.

@@ -5,7 +5,7 @@
 //! cargo run --example yield_from
 //! ```
 
-use corio::gen::{Generator, Interrupt};
+use corio::generator::{Generator, Interrupt};
 
 fn fib(limit: usize) -> Generator<'static, (), u64> {
     Generator::new(move |co, ()| {

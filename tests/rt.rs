@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use corio::gen::Generator;
+use corio::generator::Generator;
 use corio::rt::{JoinError, TaskStatus, WaitReason};
 use corio::task::Builder as TaskBuilder;
 

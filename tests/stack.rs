@@ -5,7 +5,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output};
 
-use corio::gen::{Builder, Generator};
+use corio::generator::{Builder, Generator};
 use corio::stack::StackError;
 
 const CHILD_ENV: &str = "CORIO_TEST_CHILD";

@@ -4,13 +4,13 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Waker;
 
-use crate::gen::frame::TaskScope;
-use crate::reactor::{Direction, Registration};
-use crate::rt::core::{current_core, current_task, Core, Shared};
-use crate::rt::{block_on_as, WaitReason};
-use crate::sync::lock;
+use crate::coro::NoYieldScope;
+use crate::reactor::{Direction, Reactor, Registration};
+use crate::rt::{block_on_as, current_io, IoContext, WaitReason};
+use crate::util::lock;
 
 /// An I/O object built on a file descriptor, whose reads and writes park
 /// the calling task instead of blocking the thread: the building block of
@@ -108,25 +108,15 @@ struct State {
 enum Binding {
     /// Not registered (created outside a runtime, not used in one yet).
     Unbound,
-    /// Registered with the reactor of this runtime.
-    Bound {
-        runtime: Weak<Shared>,
-        registration: Arc<Registration>,
-    },
+    /// Registered with this reactor (the registration knows which).
+    Bound(Arc<Registration>),
     /// The reactor cannot watch this fd: operations are made directly.
     Unpollable,
 }
 
-/// The runtime of the task running on this thread, if the calling code
-/// runs in one.
-fn current_runtime() -> Option<&'static Core> {
-    current_task()?;
-    current_core()
-}
-
 /// Whether the caller is a task of a corio runtime (so that waits park).
 pub(crate) fn in_runtime() -> bool {
-    current_runtime().is_some()
+    current_io().is_some()
 }
 
 /// Sets or clears `O_NONBLOCK`; returns whether it was set before.
@@ -159,14 +149,13 @@ pub(crate) fn set_nonblocking(fd: RawFd, nonblocking: bool) -> io::Result<bool> 
 struct AbandonedWait<'a> {
     registration: &'a Registration,
     direction: Direction,
+    waker: &'a Waker,
 }
 
 impl Drop for AbandonedWait<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            if let Some(task) = current_task() {
-                self.registration.remove_waker(self.direction, &task.waker);
-            }
+            self.registration.remove_waker(self.direction, self.waker);
         }
     }
 }
@@ -205,15 +194,12 @@ impl Driver {
         }
     }
 
-    /// The registration with `core`'s reactor, made (or moved there) now
-    /// if needed; `None` if the fd cannot be watched.
-    fn registration(&self, fd: RawFd, core: &Core) -> io::Result<Option<Arc<Registration>>> {
+    /// The registration with `reactor`, made (or moved there) now if
+    /// needed; `None` if the fd cannot be watched.
+    fn registration(&self, fd: RawFd, reactor: &Reactor) -> io::Result<Option<Arc<Registration>>> {
         let mut state = lock(&self.state);
         match &state.binding {
-            Binding::Bound {
-                runtime,
-                registration,
-            } if Weak::as_ptr(runtime) == Arc::as_ptr(&core.shared) => {
+            Binding::Bound(registration) if registration.is_with(reactor) => {
                 return Ok(Some(Arc::clone(registration)))
             }
             Binding::Unpollable => return Ok(None),
@@ -221,7 +207,7 @@ impl Driver {
         }
         // Leave the old runtime's reactor before joining this one.
         state.binding = Binding::Unbound;
-        let registration = match core.shared.reactor.register(fd) {
+        let registration = match reactor.register(fd) {
             Ok(registration) => registration,
             // epoll refuses regular files (and directories) with EPERM:
             // they are always ready.
@@ -235,10 +221,7 @@ impl Driver {
             state.made_nonblocking = true;
         }
         let registration = Arc::new(registration);
-        state.binding = Binding::Bound {
-            runtime: Arc::downgrade(&core.shared),
-            registration: Arc::clone(&registration),
-        };
+        state.binding = Binding::Bound(Arc::clone(&registration));
         Ok(Some(registration))
     }
 
@@ -251,17 +234,18 @@ impl Driver {
         reason: Option<WaitReason>,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
-        if let Some(core) = current_runtime() {
-            if let Some(registration) = self.registration(fd, core)? {
+        if let Some(IoContext { reactor, waker }) = current_io() {
+            if let Some(registration) = self.registration(fd, reactor)? {
                 let reason = reason.unwrap_or(match direction {
                     Direction::Read => WaitReason::Readable(fd),
                     Direction::Write => WaitReason::Writable(fd),
                 });
                 // `op` is user code, run while the task is held.
-                let _scope = TaskScope::open();
+                let _scope = NoYieldScope::open();
                 let _abandon = AbandonedWait {
                     registration: &registration,
                     direction,
+                    waker,
                 };
                 let wait = poll_fn(|cx| registration.poll_io(cx, direction, &mut op));
                 return block_on_as(wait, reason);
@@ -291,8 +275,8 @@ impl<T: AsRawFd> Fd<T> {
             driver: Driver::new(),
             io,
         };
-        if let Some(core) = current_runtime() {
-            fd.driver.registration(fd.io.as_raw_fd(), core)?;
+        if let Some(IoContext { reactor, .. }) = current_io() {
+            fd.driver.registration(fd.io.as_raw_fd(), reactor)?;
         }
         Ok(fd)
     }
@@ -346,7 +330,7 @@ impl<T: AsRawFd> Fd<T> {
     ///
     /// If `op` yields the generator it runs in (see [`Co::yield_`]).
     ///
-    /// [`Co::yield_`]: crate::gen::Co::yield_
+    /// [`Co::yield_`]: crate::generator::Co::yield_
     pub fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         self.driver
             .drive(self.io.as_raw_fd(), Direction::Read, None, || op(&self.io))
@@ -491,12 +475,12 @@ mod tests {
 
     use super::{Binding, Fd};
     use crate::reactor::Direction;
-    use crate::sync::lock;
+    use crate::util::lock;
 
     /// Wakers waiting to read `fd`.
     fn readers_waiting(fd: &Fd<UnixStream>) -> usize {
         match &lock(&fd.driver.state).binding {
-            Binding::Bound { registration, .. } => registration.waiting(Direction::Read),
+            Binding::Bound(registration) => registration.waiting(Direction::Read),
             _ => panic!("not registered"),
         }
     }

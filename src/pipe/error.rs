@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::gen;
+use crate::generator;
 
 /// An error raised in a pipeline: by a source (a file that cannot be read,
 /// malformed XML), by a stage, or thrown in by the caller.
@@ -84,16 +84,16 @@ impl From<io::Error> for Error {
     }
 }
 
-impl From<gen::Error<Error>> for Error {
+impl From<generator::Error<Error>> for Error {
     /// What went wrong in a stage's generator, as a pipeline error: an error
     /// the body raised comes back as it was; the other cases become a
     /// [`StageError`].
-    fn from(error: gen::Error<Error>) -> Self {
+    fn from(error: generator::Error<Error>) -> Self {
         match error {
-            gen::Error::Raised(e) => e,
-            gen::Error::Closed => Error::new(StageError::Closed),
-            gen::Error::Panicked => Error::new(StageError::Panicked),
-            gen::Error::IgnoredClose => Error::new(StageError::IgnoredClose),
+            generator::Error::Raised(e) => e,
+            generator::Error::Closed => Error::new(StageError::Closed),
+            generator::Error::Panicked => Error::new(StageError::Panicked),
+            generator::Error::IgnoredClose => Error::new(StageError::IgnoredClose),
             _ => Error::new(StageError::Finished),
         }
     }
@@ -164,10 +164,10 @@ impl fmt::Display for StageError {
 
 impl StdError for StageError {}
 
-impl From<io::Error> for gen::Interrupt<Error> {
+impl From<io::Error> for generator::Interrupt<Error> {
     /// Lets a stage body use `?` on I/O results (a printer's writes): the
     /// I/O error is raised as a pipeline error.
     fn from(error: io::Error) -> Self {
-        gen::Interrupt::Thrown(Error::from(error))
+        generator::Interrupt::Thrown(Error::from(error))
     }
 }

@@ -88,7 +88,7 @@
 //! one program, on one thread or on many (a pipeline stays on the thread
 //! that built it).
 //!
-//! [`Generator`]: crate::gen::Generator
+//! [`Generator`]: crate::generator::Generator
 
 pub mod bus;
 mod error;
@@ -99,7 +99,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::gen::{self, Builder, Co, Generator, Interrupt};
+use crate::generator::{self, Builder, Co, Generator, Interrupt};
 use crate::stack::StackError;
 
 pub use error::{Error, FileError, StageError};
@@ -465,7 +465,9 @@ impl<T> Sink<T> for Consumer<'_, T> {
         // One item, one switch: straight into the pending `recv`.
         match self.gen.send(Some(item)) {
             Ok(_) => Ok(()),
-            Err(gen::Error::Finished | gen::Error::Panicked) => Err(self.finished_error()),
+            Err(generator::Error::Finished | generator::Error::Panicked) => {
+                Err(self.finished_error())
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -112,7 +112,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::sync::lock;
+use crate::util::lock;
 
 use sys::{Events, Poller};
 
@@ -483,6 +483,11 @@ impl Registration {
     /// The registered fd.
     pub fn fd(&self) -> RawFd {
         self.fd
+    }
+
+    /// Whether this is a registration with `reactor`.
+    pub fn is_with(&self, reactor: &Reactor) -> bool {
+        Arc::ptr_eq(&self.reactor, &reactor.inner)
     }
 
     /// Returns the readiness of `direction` if it is set; otherwise adds

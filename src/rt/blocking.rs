@@ -45,7 +45,7 @@ fn pool() -> &'static Pool {
 
 impl Pool {
     fn submit(&'static self, job: Job) {
-        let mut state = crate::sync::lock(&self.state);
+        let mut state = crate::util::lock(&self.state);
         state.queue.push_back(job);
         if state.idle > 0 {
             self.work.notify_one();
@@ -64,19 +64,19 @@ impl Pool {
         if spawned.is_err() {
             // The job waits for a running thread; with none at all, for the
             // next successful start.
-            crate::sync::lock(&self.state).threads -= 1;
+            crate::util::lock(&self.state).threads -= 1;
         }
     }
 
     fn worker(&self) {
-        let mut state = crate::sync::lock(&self.state);
+        let mut state = crate::util::lock(&self.state);
         loop {
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
                 // A job never unwinds out (see `spawn_blocking`); this is a
                 // second line of defence so that a worker is never lost.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                state = crate::sync::lock(&self.state);
+                state = crate::util::lock(&self.state);
                 continue;
             }
             state.idle += 1;

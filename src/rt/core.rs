@@ -19,7 +19,7 @@ use super::dump::{Dump, TaskInfo, TaskStatus, WaitReason};
 use super::task::{
     Cancelled, JoinError, JoinHandle, JoinInner, Task, TaskCoroutine, TaskHandle, TaskId, TaskKey,
 };
-use crate::gen::frame::{self, Frame, Park};
+use crate::coro::{self, FrameSpec, Park};
 use crate::reactor::Reactor;
 use crate::stack::{PooledStack, StackError};
 
@@ -31,15 +31,15 @@ static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The part of a runtime other threads reach: wakers push here and nudge
 /// the reactor.
-pub(crate) struct Shared {
+pub(crate) struct RuntimeShared {
     id: u64,
     remote: Mutex<Vec<TaskKey>>,
     pub(crate) reactor: Reactor,
 }
 
-impl Shared {
+impl RuntimeShared {
     pub(crate) fn new(reactor: Reactor) -> Self {
-        Shared {
+        RuntimeShared {
             id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
             remote: Mutex::new(Vec::new()),
             reactor,
@@ -60,7 +60,7 @@ impl Shared {
                 return;
             }
         }
-        crate::sync::lock(&self.remote).push(key);
+        crate::util::lock(&self.remote).push(key);
         // A failed notify leaves the wake-up in the queue for the next turn.
         let _ = self.reactor.notify();
     }
@@ -81,7 +81,7 @@ struct Slot {
 
 /// A runtime's thread-local state.
 pub(crate) struct Core {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<RuntimeShared>,
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
     run_queue: RefCell<VecDeque<TaskKey>>,
@@ -148,7 +148,7 @@ impl Drop for EnterGuard<'_> {
 }
 
 impl Core {
-    pub(crate) fn new(shared: Arc<Shared>, stack_size: usize) -> Self {
+    pub(crate) fn new(shared: Arc<RuntimeShared>, stack_size: usize) -> Self {
         Core {
             shared,
             slots: RefCell::new(Vec::new()),
@@ -314,7 +314,7 @@ impl Core {
         F: FnOnce() -> T + 'a,
         T: 'a,
     {
-        crate::stack::ensure_handler();
+        coro::ensure_handler();
         let stack = PooledStack::take(stack_size)?;
         let key = self.reserve_slot();
         let id = TaskId(self.next_task_id.get());
@@ -329,18 +329,10 @@ impl Core {
         });
         let join = Arc::new(JoinInner::new());
         let (task_handle, task_join) = (handle.clone(), join.clone());
-        let stack_limit = corosensei::stack::Stack::limit(&stack).get();
-        let usable = stack.size();
-        let frame_name = name.clone();
+        let spec = FrameSpec::new(&stack, name.clone());
         let entry = move |yielder: &Yielder<(), ()>, ()| {
-            let frame = Frame {
-                stack_limit,
-                stack_size: usable,
-                name: frame_name,
-                park: Park::Task(yielder),
-                task_scopes: Cell::new(0),
-            };
-            frame::set_current(&frame);
+            let frame = spec.into_frame(Park::Inline(yielder));
+            coro::set_current(&frame);
             let result = if task_handle.cancel.load(Ordering::Acquire) {
                 Err(JoinError::Cancelled)
             } else {
@@ -416,7 +408,7 @@ impl Core {
         task.state.set(TaskStatus::Running);
         let _current = CurrentTask(CURRENT_TASK.with(|c| c.replace(Rc::as_ptr(&task))));
         let result = {
-            let _restore = frame::Restore(frame::current());
+            let _restore = coro::Restore(coro::current());
             let mut coroutine = task.coroutine.borrow_mut();
             let coroutine = coroutine
                 .as_mut()
@@ -437,7 +429,7 @@ impl Core {
         // Swapped with a buffer kept from the last drain, so neither side
         // allocates in the steady state.
         let mut keys = self.remote_drained.take();
-        std::mem::swap(&mut keys, &mut *crate::sync::lock(&self.shared.remote));
+        std::mem::swap(&mut keys, &mut *crate::util::lock(&self.shared.remote));
         for &key in &keys {
             self.wake_local(key);
         }
@@ -591,7 +583,7 @@ impl Drop for Core {
             .filter_map(|s| s.task)
             .collect();
         for task in tasks {
-            let _restore = frame::Restore(frame::current());
+            let _restore = coro::Restore(coro::current());
             task.coroutine.borrow_mut().take();
         }
     }

@@ -71,7 +71,7 @@
 //! (`kill -USR1 <pid>`).
 
 mod blocking;
-pub(crate) mod core;
+mod core;
 mod dump;
 mod park;
 mod signal;
@@ -91,9 +91,33 @@ pub use park::{block_on, sleep, sleep_until, timeout, yield_now, Elapsed};
 pub use signal::dump_on_signal;
 pub use task::{join_all, JoinError, JoinHandle, TaskId};
 
-use self::core::{current_core, Core, Shared};
+use self::core::{current_core, current_task, Core, RuntimeShared};
 use crate::reactor::Reactor;
 use crate::stack::{self, StackError};
+
+/// What the I/O layer needs of the runtime that runs the calling task: the
+/// reactor to register fds with, and the task's waker.
+pub(crate) struct IoContext {
+    pub(crate) reactor: &'static Reactor,
+    pub(crate) waker: &'static std::task::Waker,
+}
+
+/// The I/O context of the calling task, or `None` when the caller is not a
+/// runtime task (outside a runtime, on a blocking-pool thread, in the
+/// scheduler itself), where I/O blocks the thread instead.
+///
+/// This is the I/O layer's one way into the runtime. The references are
+/// valid while the calling task runs, which is as long as its caller keeps
+/// them: it cannot hold them across the task's end.
+#[inline]
+pub(crate) fn current_io() -> Option<IoContext> {
+    let task = current_task()?;
+    let core = current_core()?;
+    Some(IoContext {
+        reactor: &core.shared.reactor,
+        waker: &task.waker,
+    })
+}
 
 /// A runtime, configured by [`Runtime::builder`]. [`run`] is the shortcut
 /// for a default one.
@@ -157,7 +181,7 @@ impl Runtime {
     /// mapped.
     #[track_caller]
     pub fn run<T>(&self, main: impl FnOnce() -> T) -> T {
-        let stored = crate::sync::lock(&self.reactor).take();
+        let stored = crate::util::lock(&self.reactor).take();
         let reactor = match stored {
             Some(reactor) => reactor,
             None => Reactor::new()
@@ -167,14 +191,14 @@ impl Runtime {
         struct GiveBack<'a>(&'a std::sync::Mutex<Option<Reactor>>, Option<Reactor>);
         impl Drop for GiveBack<'_> {
             fn drop(&mut self) {
-                let mut slot = crate::sync::lock(self.0);
+                let mut slot = crate::util::lock(self.0);
                 if slot.is_none() {
                     *slot = self.1.take();
                 }
             }
         }
         let _give_back = GiveBack(&self.reactor, Some(reactor.clone()));
-        let shared = Arc::new(Shared::new(reactor));
+        let shared = Arc::new(RuntimeShared::new(reactor));
         let core = Core::new(shared, self.stack_size);
         let _entered = core.enter();
         // SAFETY: the main task is run to completion by `run_until` below;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::core::{current_core, current_task, Core, TimerId};
 use super::dump::{TaskStatus, WaitReason};
 use super::task::{Cancelled, Deadline, Task};
-use crate::gen::frame::{self, TaskScope};
+use crate::coro::{self, NoYieldScope};
 
 /// Parks `task`, the task running on this thread, until its waker is
 /// called.
@@ -36,7 +36,7 @@ fn park_task(task: &Task, reason: WaitReason) {
     if !task.notified.replace(false) {
         task.waiting_on.set(reason);
         task.state.set(TaskStatus::Parked);
-        frame::suspend_current();
+        coro::suspend_current();
         task.waiting_on.set(WaitReason::Nothing);
     }
     check_interrupts(task);
@@ -107,7 +107,7 @@ pub fn yield_now() {
         (Some(core), Some(task)) if !std::thread::panicking() => {
             core.reschedule(task);
             task.waiting_on.set(WaitReason::Yield);
-            frame::suspend_current();
+            coro::suspend_current();
             task.waiting_on.set(WaitReason::Nothing);
             check_interrupts(task);
         }
@@ -227,13 +227,13 @@ impl std::error::Error for Elapsed {}
 ///
 /// Panics outside a task: there is no runtime to interrupt the work. Inside
 /// a generator's body, `work` must not yield that generator (see
-/// [`Co::yield_`](crate::gen::Co::yield_)).
+/// [`Co::yield_`](crate::generator::Co::yield_)).
 pub fn timeout<T>(duration: Duration, work: impl FnOnce() -> T) -> Result<T, Elapsed> {
     let (Some(core), Some(task)) = (current_core(), current_task()) else {
         panic!("corio::timeout needs a running corio task");
     };
     // `work` runs while `core` and `task` are held.
-    let _scope = TaskScope::open();
+    let _scope = NoYieldScope::open();
     let now = Instant::now();
     let at = now
         .checked_add(duration)
@@ -274,7 +274,7 @@ impl Wake for ThreadWaker {
 /// waker reschedules it; on a plain thread, the thread blocks.
 ///
 /// Inside a task, the future must not yield the generator whose body calls
-/// `block_on` (see [`Co::yield_`](crate::gen::Co::yield_)).
+/// `block_on` (see [`Co::yield_`](crate::generator::Co::yield_)).
 ///
 /// ```
 /// let answer = corio::run(|| {
@@ -285,7 +285,7 @@ impl Wake for ThreadWaker {
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {
     // The future is user code, polled while the running task is held.
-    let _scope = current_task().is_some().then(TaskScope::open);
+    let _scope = current_task().is_some().then(NoYieldScope::open);
     block_on_as(future, WaitReason::Future)
 }
 

@@ -26,11 +26,11 @@ fn running() -> &'static Mutex<Vec<(u64, Reactor)>> {
 
 /// Records a runtime as running, so that a dump signal reaches it.
 pub(crate) fn register(id: u64, reactor: &Reactor) {
-    crate::sync::lock(running()).push((id, reactor.clone()));
+    crate::util::lock(running()).push((id, reactor.clone()));
 }
 
 pub(crate) fn unregister(id: u64) {
-    crate::sync::lock(running()).retain(|(rid, _)| *rid != id);
+    crate::util::lock(running()).retain(|(rid, _)| *rid != id);
 }
 
 /// The current dump request count; a runtime prints a dump when it grows.
@@ -127,7 +127,7 @@ fn start_watcher() -> std::io::Result<()> {
                 if n == 0 {
                     return;
                 }
-                for (_, reactor) in crate::sync::lock(running()).iter() {
+                for (_, reactor) in crate::util::lock(running()).iter() {
                     let _ = reactor.notify();
                 }
             }

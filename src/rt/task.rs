@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use corosensei::Coroutine;
 
-use super::core::{Shared, TimerId};
+use super::core::{RuntimeShared, TimerId};
 use super::dump::{TaskStatus, WaitReason};
 use crate::stack::PooledStack;
 
@@ -40,7 +40,7 @@ impl fmt::Display for TaskId {
 pub(crate) struct TaskHandle {
     pub(crate) key: TaskKey,
     pub(crate) id: TaskId,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<RuntimeShared>,
     pub(crate) cancel: AtomicBool,
 }
 
@@ -186,7 +186,7 @@ impl<T> JoinInner<T> {
     fn lock(&self) -> MutexGuard<'_, JoinSlot<T>> {
         // The slot holds plain data, so a panic while it was locked leaves
         // nothing half-updated.
-        crate::sync::lock(&self.slot)
+        crate::util::lock(&self.slot)
     }
 
     pub(crate) fn complete(&self, result: Result<T, JoinError>) {

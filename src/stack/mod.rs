@@ -40,13 +40,11 @@
 //! thread stack overflows. Unwinding from the fault is not possible soundly,
 //! so there is no error to catch.
 
-mod overflow;
 mod pool;
 
 use std::fmt;
 use std::io;
 
-pub(crate) use overflow::ensure_handler;
 pub(crate) use pool::PooledStack;
 pub use pool::{pool_stats, trim_pool, PoolStats, MAX_POOLED};
 

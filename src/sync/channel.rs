@@ -55,8 +55,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use super::id_map::{IdMap, IdSet};
-use super::waiters::{lock, Gate, Wakers};
+use super::waiters::{Gate, Wakers};
 use crate::rt::{block_on_as, WaitReason};
+use crate::util::lock;
 
 /// Creates a channel holding at most `cap` messages; senders wait while it
 /// is full. `cap == 0` makes a rendezvous channel (Go's unbuffered

@@ -3,8 +3,9 @@
 use std::fmt;
 use std::sync::Mutex;
 
-use super::waiters::{lock, wait_at_gate, Gate, Wakers};
+use super::waiters::{wait_at_gate, Gate, Wakers};
 use crate::rt::WaitReason;
+use crate::util::lock;
 
 /// A flag, initially clear: [`wait`](Event::wait) parks until it is
 /// [`set`](Event::set). Setting it wakes every waiter; like asyncio's, a

@@ -65,5 +65,3 @@ pub use queue::{Queue, QueueEmpty, QueueFull, TaskDoneError};
 pub use select::{select, Select};
 pub use semaphore::{Semaphore, SemaphorePermit};
 pub use wait_group::WaitGroup;
-
-pub(crate) use waiters::lock;

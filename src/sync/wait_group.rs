@@ -3,8 +3,9 @@
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use super::waiters::{lock, wait_at_gate, Gate, Wakers};
+use super::waiters::{wait_at_gate, Gate, Wakers};
 use crate::rt::WaitReason;
+use crate::util::lock;
 
 /// A counter of outstanding work: [`add`](WaitGroup::add) before starting
 /// work, [`done`](WaitGroup::done) when a piece finishes,

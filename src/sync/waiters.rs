@@ -11,20 +11,11 @@
 use super::id_map::{IdMap, IdSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use crate::rt::{block_on_as, WaitReason};
-
-/// Locks one of corio's internal mutexes (the sync types, the scheduler's
-/// queues, the reactor, the blocking pool, join slots), ignoring poisoning.
-/// The only user code that can run while corio holds one is a waker's
-/// `clone` or `drop`, and every critical section leaves its data consistent
-/// at each point where those could panic, so a poisoned lock still holds
-/// consistent data.
-pub(crate) fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use crate::util::lock;
 
 /// Wakers to call once the state lock is released.
 pub(crate) struct Wakers {

@@ -4,7 +4,7 @@
 use std::ops::{Coroutine, CoroutineState};
 use std::pin::Pin;
 
-use corio::gen::{Error, Generator};
+use corio::generator::{Error, Generator};
 
 /// Sends `inputs` one by one and records what comes out.
 fn drive<C>(mut coroutine: C, inputs: &[i64]) -> (Vec<i64>, Option<C::Return>)

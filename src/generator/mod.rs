@@ -33,7 +33,7 @@
 //! # Example
 //!
 //! ```
-//! use corio::gen::{Generator, GeneratorState};
+//! use corio::generator::{Generator, GeneratorState};
 //!
 //! // A running average: send numbers in, get the average so far out.
 //! let mut avg = Generator::new(|co, mut x: f64| {
@@ -58,22 +58,22 @@
 //! therefore neither `Send` nor `Sync`:
 //!
 //! ```compile_fail,E0277
-//! let gen = corio::gen::Generator::<(), i32>::new(|co, ()| { co.yield_(1)?; Ok(()) });
+//! let gen = corio::generator::Generator::<(), i32>::new(|co, ()| { co.yield_(1)?; Ok(()) });
 //! std::thread::spawn(move || drop(gen)); // error: `Generator` is not `Send`
 //! ```
 //!
 //! ```compile_fail,E0277
 //! fn shared_between_threads<T: Sync>() {}
-//! shared_between_threads::<corio::gen::Generator<(), i32>>(); // error: not `Sync`
+//! shared_between_threads::<corio::generator::Generator<(), i32>>(); // error: not `Sync`
 //! ```
 //!
 //! ```compile_fail,E0277
 //! fn sent_to_another_thread<T: Send>() {}
-//! sent_to_another_thread::<corio::gen::Co<(), i32>>(); // error: `Co` is not `Send`
+//! sent_to_another_thread::<corio::generator::Co<(), i32>>(); // error: `Co` is not `Send`
 //! ```
 //!
 //! ```compile_fail,E0277
-//! let _gen = corio::gen::Generator::<(), i32>::new(|co, ()| {
+//! let _gen = corio::generator::Generator::<(), i32>::new(|co, ()| {
 //!     // error: `Co` is not `Sync`, so `&Co` cannot go to another thread
 //!     std::thread::scope(|s| { s.spawn(|| co.yield_(1)); });
 //!     Ok(())
@@ -87,7 +87,6 @@
 //! reaches that outer `send` and the generator is finished.
 
 mod error;
-pub(crate) mod frame;
 #[cfg(feature = "nightly")]
 mod nightly;
 
@@ -99,8 +98,8 @@ use std::mem::MaybeUninit;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 pub use error::{Error, Interrupt};
-use frame::{Frame, Park};
 
+use crate::coro::{self, Frame, FrameSpec, Park};
 use crate::stack::{self, PooledStack, StackError};
 
 /// What a resumed generator did: yielded a value or returned.
@@ -129,7 +128,7 @@ enum Resume<I, E> {
 ///
 /// A park is told apart out of band: the body suspends with no value
 /// (zeroed bytes) after setting the thread's current frame to null
-/// ([`frame::PARKED`]), which a normal yield never does (`yield_` suspends
+/// ([`coro::PARKED`]), which a normal yield never does (`yield_` suspends
 /// only while its own, non-null frame is current). `resume_inner` reads the
 /// current frame back anyway, to restore the caller's, so telling the two
 /// apart costs one compare. The value is read only when the frame was not
@@ -192,7 +191,7 @@ pub struct Co<I, Y, E = Infallible> {
 /// Creates generators with a name and a stack size.
 ///
 /// ```
-/// use corio::gen::{Builder, Generator};
+/// use corio::generator::{Builder, Generator};
 ///
 /// let gen: Generator<(), i32> = Builder::new()
 ///     .name("deep")
@@ -274,26 +273,18 @@ impl Builder {
     where
         F: FnOnce(&Co<I, Y, E>, Resume<I, E>) -> Result<R, Interrupt<E>> + 'a,
     {
-        stack::ensure_handler();
+        coro::ensure_handler();
         let stack = PooledStack::take(self.stack_size)?;
-        let stack_size = stack.size();
-        let stack_limit = corosensei::stack::Stack::limit(&stack).get();
-        let name = self.name;
+        let spec = FrameSpec::new(&stack, self.name);
         let wrapper = move |yielder: &GenYielder<I, Y, E>, first: Resume<I, E>| {
             let co = Co {
-                frame: Frame {
-                    stack_limit,
-                    stack_size,
-                    name,
-                    park: Park::Body(
-                        park_body::<I, Y, E>,
-                        (yielder as *const GenYielder<I, Y, E>).cast(),
-                    ),
-                    task_scopes: std::cell::Cell::new(0),
-                },
+                frame: spec.into_frame(Park::Relay(
+                    park_body::<I, Y, E>,
+                    (yielder as *const GenYielder<I, Y, E>).cast(),
+                )),
                 yielder,
             };
-            frame::set_current(&co.frame);
+            coro::set_current(&co.frame);
             body(&co, first)
         };
         // SAFETY: `with_stack_unchecked` drops the `'static` bounds of
@@ -449,7 +440,7 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     /// finished, or the outcome was already handed out.
     ///
     /// ```
-    /// use corio::gen::Generator;
+    /// use corio::generator::Generator;
     ///
     /// let mut gen = Generator::<(), i32, &str>::new(|co, ()| {
     ///     co.yield_(1)?;
@@ -481,7 +472,7 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     fn finish(&mut self) {
         // Unwinding a suspended body switches to its stack, which marks it
         // as the running frame; the caller's frame is current again after.
-        let _restore = frame::Restore(frame::current());
+        let _restore = coro::Restore(coro::current());
         self.inner = None;
     }
 
@@ -522,9 +513,9 @@ fn resume_inner<I, Y, R, E>(
 ) -> Suspended<Y, R, E> {
     // The guard restores the caller's frame if a panic unwinds out of the
     // body; on the normal path it is restored below, after the park check.
-    let restore = frame::Restore(frame::current());
+    let restore = coro::Restore(coro::current());
     let result = inner.resume(input);
-    let parked = frame::current() == frame::PARKED;
+    let parked = coro::current() == coro::PARKED;
     drop(restore);
     match result {
         CoroutineResult::Yield(_) if parked => Suspended::Park,
@@ -545,7 +536,7 @@ fn park_until_settled<I, Y, R, E>(
     inner: &mut Inner<I, Y, R, E>,
 ) -> CoroutineResult<Y, Outcome<R, E>> {
     loop {
-        frame::suspend_current();
+        coro::suspend_current();
         match resume_inner(inner, Resume::Unpark) {
             Suspended::Park => {}
             Suspended::Value(y) => return CoroutineResult::Yield(y),
@@ -563,7 +554,7 @@ impl<'a, I, R, E> Generator<'a, I, (), R, E> {
     /// reports that outcome.
     ///
     /// ```
-    /// use corio::gen::Generator;
+    /// use corio::generator::Generator;
     ///
     /// let mut seen = Vec::new();
     /// let mut sink = Generator::<&str, (), ()>::primed(|co| {
@@ -677,17 +668,17 @@ impl<I, Y, E> Co<I, Y, E> {
     /// the code that drives the generator is fine.
     #[inline]
     pub fn yield_(&self, value: Y) -> Result<I, Interrupt<E>> {
-        if !std::ptr::eq(frame::current(), &self.frame) {
+        if !std::ptr::eq(coro::current(), &self.frame) {
             wrong_coroutine();
         }
-        if self.frame.task_scopes.get() != 0 {
-            yield_in_task_scope();
+        if self.frame.no_yield_scopes.get() != 0 {
+            yield_in_no_yield_scope();
         }
         let resumed = {
             // Back on this stack, this frame is the running one again: on
             // return, and also when the suspend unwinds because the
             // generator is being dropped (its destructors then run here).
-            let _running = frame::Restore(&self.frame);
+            let _running = coro::Restore(&self.frame);
             // SAFETY: `yielder` points to corosensei's yielder for this body,
             // which stays valid while the body runs, and `self` is borrowed
             // from inside the body. The check above ensures we are running
@@ -758,7 +749,7 @@ impl<I, Y, E> Co<I, Y, E> {
     }
 }
 
-/// A generator body's park (`Park::Body`): suspends the body marked as a
+/// A generator body's park (`Park::Relay`): suspends the body marked as a
 /// park (see [`Out`]); `Generator::resume` then parks its own caller and
 /// answers `Unpark`.
 ///
@@ -769,12 +760,12 @@ unsafe fn park_body<I, Y, E>(ctx: *const ()) {
     // SAFETY: the caller passes the running body's own yielder, which lives
     // on its stack for as long as the body runs.
     let yielder = unsafe { &*ctx.cast::<GenYielder<I, Y, E>>() };
-    let frame = frame::current();
+    let frame = coro::current();
     let resumed = {
-        let _running = frame::Restore(frame);
+        let _running = coro::Restore(frame);
         // Marks this suspend as a park for `resume_inner`, which reads the
         // current frame right after the switch and restores its own.
-        frame::set_current(frame::PARKED);
+        coro::set_current(coro::PARKED);
         // Zeroed, not uninitialised: corosensei moves the value through an
         // integer register when it fits, and `resume_inner` never reads it.
         yielder.suspend(MaybeUninit::zeroed())
@@ -784,7 +775,7 @@ unsafe fn park_body<I, Y, E>(ctx: *const ()) {
 
 #[cold]
 #[inline(never)]
-fn yield_in_task_scope() -> ! {
+fn yield_in_no_yield_scope() -> ! {
     panic!(
         "corio: a generator yielded inside a `timeout`, `block_on` or I/O closure opened in its \
          body; those hold on to the task running the generator, which may be another one (or \

@@ -1,10 +1,10 @@
 //! Which coroutine is running on this thread.
 //!
-//! Each running generator body owns a [`Frame`] on its own stack. A
-//! thread-local pointer names the innermost one: a generator's body sets it
-//! when it starts and whenever it comes back from a yield, and `send`
-//! restores the caller's frame when the body suspends or finishes. It serves
-//! three purposes:
+//! Each running coroutine (a generator body or a runtime task) owns a
+//! [`Frame`] on its own stack. A thread-local pointer names the innermost
+//! one: a coroutine sets it when it starts and whenever it comes back from a
+//! switch, and whoever resumed it restores its own frame when it suspends or
+//! finishes. It serves three purposes:
 //! - `Co::yield_` checks that the handle belongs to the coroutine that is
 //!   actually running (a handle borrowed into a nested generator must not
 //!   switch stacks from the wrong one);
@@ -12,12 +12,45 @@
 //!   stack size;
 //! - the runtime parks a task from any depth: [`suspend_current`] switches
 //!   out of the innermost coroutine, and a generator that sees its body
-//!   park parks its own caller in turn, up to the task (see `gen`).
+//!   park parks its own caller in turn, up to the task (see `generator`).
 
 use std::cell::Cell;
 use std::ptr;
 
 use corosensei::Yielder;
+
+use crate::stack::PooledStack;
+
+/// What a coroutine's frame is built from, gathered before the coroutine
+/// starts (its stack's bounds and the name given by its builder).
+pub(crate) struct FrameSpec {
+    stack_limit: usize,
+    stack_size: usize,
+    name: Option<Box<str>>,
+}
+
+impl FrameSpec {
+    /// Describes a coroutine about to run on `stack`.
+    pub(crate) fn new(stack: &PooledStack, name: Option<Box<str>>) -> FrameSpec {
+        FrameSpec {
+            stack_limit: corosensei::stack::Stack::limit(stack).get(),
+            stack_size: stack.size(),
+            name,
+        }
+    }
+
+    /// The frame, built on the coroutine's own stack when its body starts.
+    #[inline]
+    pub(crate) fn into_frame(self, park: Park) -> Frame {
+        Frame {
+            stack_limit: self.stack_limit,
+            stack_size: self.stack_size,
+            name: self.name,
+            park,
+            no_yield_scopes: Cell::new(0),
+        }
+    }
+}
 
 /// What corio knows about a running coroutine. Lives on that coroutine's
 /// stack for as long as its body runs.
@@ -31,24 +64,26 @@ pub(crate) struct Frame {
     /// How to switch out of this coroutine to whoever resumed it, marked
     /// as a park rather than a yield (see [`suspend_current`]).
     pub(crate) park: Park,
-    /// Calls in progress in this coroutine that hold on to the task running
-    /// it (see [`TaskScope`]); a generator must not yield while any is.
-    pub(crate) task_scopes: Cell<u32>,
+    /// Calls in progress in this coroutine during which it must not yield
+    /// (see [`NoYieldScope`]).
+    pub(crate) no_yield_scopes: Cell<u32>,
 }
 
-/// Marks, for as long as it lives, a call that keeps the running task (and
-/// its runtime) across code it does not control: a `timeout`'s work, a
-/// `block_on`'s future, an I/O operation's closure. If that code yielded
-/// the generator it runs in, the generator could be resumed later by
-/// another task, or after the runtime has ended, and the call would go on
-/// with a task that is not the running one. `Co::yield_` refuses to yield
-/// while a scope is open in its generator.
-pub(crate) struct TaskScope(*const Frame);
+/// Marks, for as long as it lives, a call during which the running
+/// coroutine must not yield to its resumer, only park. The runtime opens
+/// one around code it does not control that runs while it holds on to the
+/// running task (and its runtime): a `timeout`'s work, a `block_on`'s
+/// future, an I/O operation's closure. If that code yielded the generator
+/// it runs in, the generator could be resumed later by another task, or
+/// after the runtime has ended, and the call would go on with a task that
+/// is not the running one. `Co::yield_` refuses to yield while a scope is
+/// open in its generator.
+pub(crate) struct NoYieldScope(*const Frame);
 
-impl TaskScope {
+impl NoYieldScope {
     /// Opens a scope in the running coroutine (none on a thread's own
     /// stack, where there is nothing to yield).
-    pub(crate) fn open() -> TaskScope {
+    pub(crate) fn open() -> NoYieldScope {
         let frame = current();
         // SAFETY: a non-null current frame belongs to the coroutine running
         // this code and lives on its stack while its body runs, which
@@ -56,30 +91,31 @@ impl TaskScope {
         // body, the body cannot yield while it is open, and a park returns
         // to exactly this point.
         if let Some(frame) = unsafe { frame.as_ref() } {
-            frame.task_scopes.set(frame.task_scopes.get() + 1);
+            frame.no_yield_scopes.set(frame.no_yield_scopes.get() + 1);
         }
-        TaskScope(frame)
+        NoYieldScope(frame)
     }
 }
 
-impl Drop for TaskScope {
+impl Drop for NoYieldScope {
     fn drop(&mut self) {
         // SAFETY: as in `open`: the frame outlives the scope, which drops on
         // the same stack (also when it unwinds).
         if let Some(frame) = unsafe { self.0.as_ref() } {
-            frame.task_scopes.set(frame.task_scopes.get() - 1);
+            frame.no_yield_scopes.set(frame.no_yield_scopes.get() - 1);
         }
     }
 }
 
 /// How a running coroutine parks.
 pub(crate) enum Park {
-    /// A runtime task: it suspends its own coroutine, through its yielder,
-    /// inline at the park site.
-    Task(*const Yielder<(), ()>),
-    /// A generator body: a function that switches out of it, and its
-    /// argument (the body's corosensei yielder).
-    Body(unsafe fn(*const ()), *const ()),
+    /// The outermost coroutine (a runtime task): it suspends itself through
+    /// its yielder, inline at the park site, back to its scheduler.
+    Inline(*const Yielder<(), ()>),
+    /// A nested coroutine (a generator body): a function that switches out
+    /// of it marked as a park, and its argument (the body's yielder); its
+    /// resumer then parks in turn, up to the outermost coroutine.
+    Relay(unsafe fn(*const ()), *const ()),
 }
 
 thread_local! {
@@ -91,7 +127,7 @@ thread_local! {
 
 /// The current frame while a generator body suspends to park: null, which
 /// a running body never has (its frame is on its stack), and which the
-/// stack overflow handler reads as "no coroutine". See `gen::Out`.
+/// stack overflow handler reads as "no coroutine". See `generator::Out`.
 pub(crate) const PARKED: *const Frame = ptr::null();
 
 /// The frame of the innermost running coroutine, or null on a thread's own
@@ -139,9 +175,10 @@ pub(crate) fn suspend_current() {
         // A task, parked by the task itself (the common case): the suspend
         // is inlined here, with no call around the switch, because a return
         // crossing a stack switch is a mispredicted return.
-        Park::Task(yielder) => {
-            // SAFETY: the task's own yielder (`rt::core`), valid while the
-            // task runs, which it does: its frame is the current one.
+        Park::Inline(yielder) => {
+            // SAFETY: the coroutine's own yielder, set when its frame was
+            // built and valid while it runs, which it does: its frame is the
+            // current one.
             let yielder = unsafe { &*yielder };
             // Back on this stack, this frame is the running one again.
             let _running = Restore(frame);
@@ -149,6 +186,6 @@ pub(crate) fn suspend_current() {
         }
         // SAFETY: the function and its argument were set together by the
         // generator body that owns the frame, and stay valid while it runs.
-        Park::Body(park, ctx) => unsafe { park(ctx) },
+        Park::Relay(park, ctx) => unsafe { park(ctx) },
     }
 }

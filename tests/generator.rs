@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
-use corio::gen::{Builder, Error, Generator, GeneratorState, Interrupt};
+use corio::generator::{Builder, Error, Generator, GeneratorState, Interrupt};
 use corio::stack::pool_stats;
 
 use GeneratorState::{Complete, Yielded};

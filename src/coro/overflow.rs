@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::ptr;
 use std::sync::{Once, OnceLock};
 
-use crate::gen::frame;
+use super::frame;
 
 static INSTALL: Once = Once::new();
 
@@ -101,7 +101,7 @@ fn ensure_alt_stack() {
     if current.ss_flags & libc::SS_DISABLE == 0 {
         return; // The standard library (or the user) already set one up.
     }
-    let page = super::page_size();
+    let page = crate::stack::page_size();
     let len = (libc::SIGSTKSZ.max(16 * 1024)).div_ceil(page) * page + page;
     // SAFETY: an anonymous private mapping has no preconditions.
     let base = unsafe {
@@ -159,7 +159,7 @@ extern "C" fn on_fault(signal: libc::c_int, info: *mut libc::siginfo_t, ctx: *mu
         // coroutine's stack, far from the guard page being hit, and stays
         // valid while that coroutine runs, which it does until we abort.
         let frame = unsafe { &*frame };
-        let guard_end = frame.stack_limit + super::page_size();
+        let guard_end = frame.stack_limit + crate::stack::page_size();
         if addr >= frame.stack_limit && addr < guard_end {
             report_overflow(frame);
         }
@@ -207,7 +207,7 @@ fn report_overflow(frame: &frame::Frame) -> ! {
          corio: give it a larger stack with `Builder::stack_size` \
          (the default is {} bytes)\n",
         frame.stack_size,
-        super::DEFAULT_STACK_SIZE,
+        crate::stack::DEFAULT_STACK_SIZE,
     );
     // SAFETY: write(2) and abort(3) are async-signal-safe; the buffer is
     // valid for `len` bytes.
