@@ -119,16 +119,8 @@ where
 {
     let inner = Arc::new(JoinInner::new());
     let done = inner.clone();
-    pool().submit(Box::new(move || {
-        let result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(JoinError::Panicked);
-        // Completing may drop the result (no handle left) or run a waker:
-        // user code, which must not take the pool thread down.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            done.complete(result);
-            drop(done);
-        }));
-    }));
+    // Neither the call nor its completion may take the pool thread down.
+    pool().submit(Box::new(move || done.run_and_complete(f)));
     BlockingHandle { inner }
 }
 

@@ -1,9 +1,8 @@
-//! The scheduler of one runtime thread: task table, run queue, timers, and
-//! the loop that runs them and sleeps in the reactor.
+//! The scheduler of one runtime thread: task table, run queue, and the loop
+//! that runs tasks, fires timers and sleeps in the reactor.
 
 use std::cell::{Cell, RefCell};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr;
@@ -11,14 +10,15 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use super::dump::{Dump, TaskInfo, TaskStatus, WaitReason};
 use super::task::{
-    Cancelled, JoinError, JoinHandle, JoinInner, Task, TaskCoroutine, TaskHandle, TaskId, TaskKey,
+    JoinError, JoinHandle, JoinInner, Task, TaskCoroutine, TaskHandle, TaskId, TaskKey,
 };
+use super::timers::Timers;
 use crate::coro::{self, FrameSpec, Park};
 use crate::reactor::Reactor;
 use crate::stack::{PooledStack, StackError};
@@ -66,14 +66,6 @@ impl RuntimeShared {
     }
 }
 
-/// A timer in the heap: its deadline and its sequence number, unique within
-/// the runtime.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TimerId {
-    pub(crate) at: Instant,
-    pub(crate) seq: u64,
-}
-
 struct Slot {
     generation: u32,
     task: Option<Rc<Task>>,
@@ -87,13 +79,7 @@ pub(crate) struct Core {
     run_queue: RefCell<VecDeque<TaskKey>>,
     /// The remote queue's previous buffer, empty, for the next swap.
     remote_drained: Cell<Vec<TaskKey>>,
-    timers: RefCell<BinaryHeap<Reverse<(Instant, u64, TaskKey)>>>,
-    /// Timers withdrawn before they fired, by sequence number; each is
-    /// still in `timers` and is skipped when it comes up.
-    cancelled_timers: RefCell<HashSet<u64>>,
-    timer_seq: Cell<u64>,
-    /// When timers were last fired: every timer due by then has fired.
-    timers_checked: Cell<Instant>,
+    pub(crate) timers: Timers,
     next_task_id: Cell<u64>,
     live: Cell<usize>,
     pub(crate) stack_size: usize,
@@ -155,10 +141,7 @@ impl Core {
             free: RefCell::new(Vec::new()),
             run_queue: RefCell::new(VecDeque::new()),
             remote_drained: Cell::new(Vec::new()),
-            timers: RefCell::new(BinaryHeap::new()),
-            cancelled_timers: RefCell::new(HashSet::new()),
-            timer_seq: Cell::new(0),
-            timers_checked: Cell::new(Instant::now()),
+            timers: Timers::new(),
             next_task_id: Cell::new(1),
             live: Cell::new(0),
             stack_size,
@@ -215,43 +198,6 @@ impl Core {
     pub(crate) fn reschedule(&self, task: &Task) {
         task.state.set(TaskStatus::Runnable);
         self.run_queue.borrow_mut().push_back(task.handle.key);
-    }
-
-    /// Wakes the task of `key` once `at` has passed.
-    pub(crate) fn add_timer(&self, at: Instant, key: TaskKey) -> TimerId {
-        let seq = self.timer_seq.get();
-        self.timer_seq.set(seq + 1);
-        self.timers.borrow_mut().push(Reverse((at, seq, key)));
-        TimerId { at, seq }
-    }
-
-    /// When timers were last fired. A timer whose deadline is not after
-    /// this instant has fired; a task woken by its timer sees this instant
-    /// at or past its deadline, with no clock read of its own.
-    pub(crate) fn timers_checked(&self) -> Instant {
-        self.timers_checked.get()
-    }
-
-    /// Withdraws a timer that is no longer wanted (its sleep or timeout
-    /// ended otherwise), so that it never wakes its task and the heap stays
-    /// proportional to the live timers: a loop of short `timeout`s with
-    /// long deadlines would otherwise grow the heap until the deadlines
-    /// passed. The entry stays in the heap, skipped, until it reaches the
-    /// top or withdrawn entries make up half the heap.
-    pub(crate) fn cancel_timer(&self, timer: TimerId) {
-        if timer.at <= self.timers_checked.get() {
-            return; // It has fired and left the heap.
-        }
-        let mut cancelled = self.cancelled_timers.borrow_mut();
-        cancelled.insert(timer.seq);
-        let mut timers = self.timers.borrow_mut();
-        // Withdrawn timers are skipped when they come up; once they are
-        // half the heap, sweep them out so the heap stays proportional to
-        // the live timers.
-        if cancelled.len() >= 64 && cancelled.len() * 2 >= timers.len() {
-            timers.retain(|Reverse((_, seq, _))| !cancelled.contains(seq));
-            cancelled.clear();
-        }
     }
 
     /// Creates a task. `body` runs on its own stack; its result goes to the
@@ -333,12 +279,13 @@ impl Core {
         let entry = move |yielder: &Yielder<(), ()>, ()| {
             let frame = spec.into_frame(Park::Inline(yielder));
             coro::set_current(&frame);
-            let result = if task_handle.cancel.load(Ordering::Acquire) {
-                Err(JoinError::Cancelled)
+            // Completed on the task's own stack while its frame is still
+            // current.
+            if task_handle.cancel.load(Ordering::Acquire) {
+                task_join.complete_caught(Err(JoinError::Cancelled));
             } else {
-                run_catching(body)
-            };
-            finish(task_join, result);
+                task_join.run_and_complete(body);
+            }
         };
         // SAFETY: forwarded from this function's contract: the coroutine
         // is driven to completion or dropped before the body's borrows end.
@@ -437,33 +384,6 @@ impl Core {
         self.remote_drained.set(keys);
     }
 
-    /// Wakes the tasks whose timers are due; returns how long until the
-    /// next one is.
-    fn fire_timers(&self) -> Option<Duration> {
-        let mut timers = self.timers.borrow_mut();
-        if timers.is_empty() {
-            return None;
-        }
-        let now = Instant::now();
-        self.timers_checked.set(now);
-        let mut cancelled = self.cancelled_timers.borrow_mut();
-        while let Some(Reverse((at, seq, key))) = timers.peek().copied() {
-            // A withdrawn timer leaves when it reaches the top, due or not,
-            // so that its deadline does not cut the thread's sleep short.
-            if !cancelled.is_empty() && cancelled.remove(&seq) {
-                timers.pop();
-                continue;
-            }
-            if at > now {
-                return Some(at - now);
-            }
-            timers.pop();
-            // `wake_local` touches the task table and run queue, not timers.
-            self.wake_local(key);
-        }
-        None
-    }
-
     /// Runs tasks until `done` says so, sleeping in the reactor whenever
     /// nothing is runnable.
     pub(crate) fn run_until(&self, done: impl Fn(&Core) -> bool) {
@@ -488,7 +408,7 @@ impl Core {
                 since_io += 1;
                 if since_io >= IO_POLL_INTERVAL {
                     since_io = 0;
-                    self.fire_timers();
+                    self.timers.fire(|key| self.wake_local(key));
                     // Without registered fds there is no I/O to look at,
                     // and wake-ups from other threads are in the remote
                     // queue already: spare the system call.
@@ -498,7 +418,7 @@ impl Core {
                     self.drain_remote();
                 }
             }
-            let next_timer = self.fire_timers();
+            let next_timer = self.timers.fire(|key| self.wake_local(key));
             if !self.run_queue.borrow().is_empty() {
                 continue;
             }
@@ -541,7 +461,7 @@ impl Core {
     /// it.
     pub(crate) fn poll_once_for(&self, task: &Task) {
         self.drain_remote();
-        let next_timer = self.fire_timers();
+        let next_timer = self.timers.fire(|key| self.wake_local(key));
         if task.notified.get() {
             return;
         }
@@ -564,7 +484,7 @@ impl Core {
             })
             .collect();
         tasks.sort_by_key(|t| t.id);
-        let pending_timers = self.timers.borrow().len() - self.cancelled_timers.borrow().len();
+        let pending_timers = self.timers.pending();
         Dump {
             tasks,
             pending_timers,
@@ -587,27 +507,4 @@ impl Drop for Core {
             task.coroutine.borrow_mut().take();
         }
     }
-}
-
-/// Hands a task's result to its join handle, on the task's own stack while
-/// its frame is still current. If nobody holds the handle any more, this
-/// drops the result here, which runs user code: a panic from that drop (or
-/// from a waker) must not escape the task, so it is caught and reported by
-/// the panic hook only.
-fn finish<T>(join: Arc<JoinInner<T>>, result: Result<T, JoinError>) {
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        join.complete(result);
-        drop(join);
-    }));
-}
-
-/// Runs a task body, turning a panic into its `JoinError`.
-fn run_catching<T>(body: impl FnOnce() -> T) -> Result<T, JoinError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).map_err(|payload| {
-        if payload.is::<Cancelled>() {
-            JoinError::Cancelled
-        } else {
-            JoinError::Panicked(payload)
-        }
-    })
 }

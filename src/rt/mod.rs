@@ -76,6 +76,7 @@ mod dump;
 mod park;
 mod signal;
 mod task;
+mod timers;
 
 use std::io;
 use std::panic::{resume_unwind, Location};

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use super::core::{current_core, current_task, Core, TimerId};
+use super::core::{current_core, current_task, Core};
 use super::dump::{TaskStatus, WaitReason};
 use super::task::{Cancelled, Deadline, Task};
+use super::timers::TimerId;
 use crate::coro::{self, NoYieldScope};
 
 /// Parks `task`, the task running on this thread, until its waker is
@@ -148,7 +149,7 @@ fn sleep_past(now: Instant, deadline: Instant) {
     let timer = TimerGuard::arm(core, deadline, task);
     // The timer wakes the task only once the runtime's timer clock has
     // passed the deadline; any earlier wake-up is spurious.
-    while core.timers_checked() < deadline {
+    while core.timers.checked() < deadline {
         park_task(task, WaitReason::Sleep(deadline));
     }
     drop(timer);
@@ -168,7 +169,7 @@ impl TimerGuard {
     fn arm(core: &Core, at: Instant, task: &Task) -> TimerGuard {
         TimerGuard {
             runtime: core.shared.id(),
-            timer: core.add_timer(at, task.handle.key),
+            timer: core.timers.add(at, task.handle.key),
         }
     }
 }
@@ -177,7 +178,7 @@ impl Drop for TimerGuard {
     fn drop(&mut self) {
         if let Some(core) = current_core() {
             if core.shared.id() == self.runtime {
-                core.cancel_timer(self.timer);
+                core.timers.cancel(self.timer);
             }
         }
     }

@@ -12,8 +12,9 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use corosensei::Coroutine;
 
-use super::core::{RuntimeShared, TimerId};
+use super::core::RuntimeShared;
 use super::dump::{TaskStatus, WaitReason};
+use super::timers::TimerId;
 use crate::stack::PooledStack;
 
 /// Where a task lives in its runtime's task table. The generation tells a
@@ -201,6 +202,25 @@ impl<T> JoinInner<T> {
         }
     }
 
+    /// Runs `body` and hands its result to the join slot: a panic becomes
+    /// `JoinError::Panicked` (or `Cancelled`, for corio's cancellation
+    /// unwind). Completing may drop the result (nobody holds the handle any
+    /// more) or run a waker, both user code: a panic from there must not
+    /// escape the task or the pool thread, so it is caught and reported by
+    /// the panic hook only.
+    pub(crate) fn run_and_complete(self: Arc<Self>, body: impl FnOnce() -> T) {
+        self.complete_caught(run_catching(body));
+    }
+
+    /// Hands `result` to the join slot, catching a panic from dropping it
+    /// or from the waiter's waker (see [`run_and_complete`](Self::run_and_complete)).
+    pub(crate) fn complete_caught(self: Arc<Self>, result: Result<T, JoinError>) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            self.complete(result);
+            drop(self);
+        }));
+    }
+
     pub(crate) fn is_done(&self) -> bool {
         self.finished.load(Ordering::Acquire)
     }
@@ -304,4 +324,15 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// ```
 pub fn join_all<T>(handles: impl IntoIterator<Item = JoinHandle<T>>) -> Vec<Result<T, JoinError>> {
     handles.into_iter().map(JoinHandle::join).collect()
+}
+
+/// Runs a body, turning a panic into its `JoinError`.
+fn run_catching<T>(body: impl FnOnce() -> T) -> Result<T, JoinError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).map_err(|payload| {
+        if payload.is::<Cancelled>() {
+            JoinError::Cancelled
+        } else {
+            JoinError::Panicked(payload)
+        }
+    })
 }
