@@ -10,22 +10,27 @@
 //! or, if there was none, to the default action.
 
 use std::cell::Cell;
+use std::ffi::{c_int, c_void};
 use std::fmt::Write as _;
-use std::ptr;
+use std::num::NonZeroUsize;
+use std::ptr::{self, NonNull};
 use std::sync::{Once, OnceLock};
+
+use nix::sys::mman::{mmap_anonymous, mprotect, munmap, MapFlags, ProtFlags};
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 use super::frame;
 
 static INSTALL: Once = Once::new();
 
-/// Handlers that were installed before ours, set once in `install` before
-/// our handler can run.
-static PREVIOUS_SEGV: OnceLock<libc::sigaction> = OnceLock::new();
-static PREVIOUS_BUS: OnceLock<libc::sigaction> = OnceLock::new();
+/// Handlers that were installed before ours, set in `install` right after
+/// ours replaced them.
+static PREVIOUS_SEGV: OnceLock<SigAction> = OnceLock::new();
+static PREVIOUS_BUS: OnceLock<SigAction> = OnceLock::new();
 
 thread_local! {
     static ALT_STACK_READY: Cell<bool> = const { Cell::new(false) };
-    static OWNED_ALT_STACK: AltStack = const { AltStack { base: Cell::new(ptr::null_mut()), len: Cell::new(0) } };
+    static OWNED_ALT_STACK: AltStack = const { AltStack { base: Cell::new(None), len: Cell::new(0) } };
 }
 
 /// Makes sure stack overflows in coroutines on this thread are reported:
@@ -46,21 +51,23 @@ fn setup_thread() {
 }
 
 fn install() {
+    let action = SigAction::new(
+        SigHandler::SigAction(on_fault),
+        SaFlags::SA_SIGINFO | SaFlags::SA_ONSTACK,
+        SigSet::empty(),
+    );
     for (signal, slot) in [
-        (libc::SIGSEGV, &PREVIOUS_SEGV),
-        (libc::SIGBUS, &PREVIOUS_BUS),
+        (Signal::SIGSEGV, &PREVIOUS_SEGV),
+        (Signal::SIGBUS, &PREVIOUS_BUS),
     ] {
-        // SAFETY: zeroed sigaction structs are valid values to fill in, and
-        // `on_fault` has the signature SA_SIGINFO expects.
-        unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            libc::sigaction(signal, ptr::null(), &mut old);
+        // SAFETY: `on_fault` only does async-signal-safe work (atomic and
+        // thread-local reads, formatting into a stack buffer, write(2),
+        // sigaction(2), abort(3)) before it hands the signal on. The action
+        // returned is whatever was installed before; like any chaining
+        // handler we trust its installer to have given a valid function of
+        // the kind its SA_SIGINFO flag says, which is how `on_fault` calls it.
+        if let Ok(old) = unsafe { sigaction(signal, &action) } {
             let _ = slot.set(old);
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_fault as *const () as usize;
-            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, ptr::null_mut());
         }
     }
 }
@@ -68,68 +75,81 @@ fn install() {
 /// An alternate signal stack that corio mapped for a thread that had none;
 /// unmapped when the thread exits.
 struct AltStack {
-    base: Cell<*mut libc::c_void>,
+    /// Start of the mapping (its guard page), if corio made one.
+    base: Cell<Option<NonNull<c_void>>>,
     len: Cell<usize>,
 }
 
 impl Drop for AltStack {
     fn drop(&mut self) {
-        let base = self.base.get();
-        if base.is_null() {
+        let Some(base) = self.base.get() else {
             return;
-        }
-        // SAFETY: we disable the alternate stack before unmapping it, so the
-        // kernel never delivers a signal onto unmapped memory; `base` and
-        // `len` describe the mapping made in `ensure_alt_stack`.
-        unsafe {
-            let disable = libc::stack_t {
-                ss_sp: ptr::null_mut(),
-                ss_flags: libc::SS_DISABLE,
-                ss_size: 0,
-            };
-            libc::sigaltstack(&disable, ptr::null_mut());
-            libc::munmap(base, self.len.get());
-        }
+        };
+        // libc: nix has no wrapper for sigaltstack.
+        let disable = libc::stack_t {
+            ss_sp: ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
+        // SAFETY: `disable` is a valid stack_t and a null old-stack pointer
+        // asks for nothing back.
+        unsafe { libc::sigaltstack(&disable, ptr::null_mut()) };
+        // SAFETY: the alternate stack is disabled above, so the kernel never
+        // delivers a signal onto the unmapped memory; `base` and `len`
+        // describe the mapping made in `ensure_alt_stack`, which nothing
+        // else refers to.
+        let _ = unsafe { munmap(base, self.len.get()) };
     }
 }
 
 fn ensure_alt_stack() {
-    // SAFETY: querying the current alternate stack has no preconditions.
-    let mut current: libc::stack_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `current` is a valid out-pointer.
+    // libc: nix has no wrapper for sigaltstack (nor for its stack_t).
+    let mut current = libc::stack_t {
+        ss_sp: ptr::null_mut(),
+        ss_flags: 0,
+        ss_size: 0,
+    };
+    // SAFETY: a null new-stack pointer only queries; `current` is a valid
+    // out-pointer.
     unsafe { libc::sigaltstack(ptr::null(), &mut current) };
     if current.ss_flags & libc::SS_DISABLE == 0 {
         return; // The standard library (or the user) already set one up.
     }
     let page = crate::stack::page_size();
+    // libc: nix has no SIGSTKSZ.
     let len = (libc::SIGSTKSZ.max(16 * 1024)).div_ceil(page) * page + page;
-    // SAFETY: an anonymous private mapping has no preconditions.
-    let base = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
+    let Some(nonzero_len) = NonZeroUsize::new(len) else {
+        return;
+    };
+    // SAFETY: without an address hint the kernel places the mapping where
+    // nothing else is mapped, so no existing memory is affected.
+    let mapped = unsafe {
+        mmap_anonymous(
+            None,
+            nonzero_len,
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_PRIVATE | MapFlags::MAP_ANONYMOUS,
         )
     };
-    if base == libc::MAP_FAILED {
+    let Ok(base) = mapped else {
         return; // Overflow reports degrade to a plain SIGSEGV.
-    }
-    // SAFETY: `base` is the start of our `len`-byte mapping; the first page
-    // becomes a guard page, the rest is handed to the kernel as the stack.
-    unsafe {
-        libc::mprotect(base, page, libc::PROT_NONE);
-        let stack = libc::stack_t {
-            ss_sp: base.cast::<u8>().add(page).cast(),
-            ss_flags: 0,
-            ss_size: len - page,
-        };
-        libc::sigaltstack(&stack, ptr::null_mut());
-    }
+    };
+    // SAFETY: the first page of our fresh `len`-byte mapping becomes a guard
+    // page; no Rust reference points into the mapping.
+    let _ = unsafe { mprotect(base, page, ProtFlags::PROT_NONE) };
+    let stack = libc::stack_t {
+        // `len` is at least two pages: one page past `base` is still inside
+        // the mapping.
+        ss_sp: base.as_ptr().cast::<u8>().wrapping_add(page).cast(),
+        ss_flags: 0,
+        ss_size: len - page,
+    };
+    // libc: nix has no wrapper for sigaltstack.
+    // SAFETY: `stack` describes the writable part of our mapping, which stays
+    // mapped until `AltStack::drop` disables the alternate stack first.
+    unsafe { libc::sigaltstack(&stack, ptr::null_mut()) };
     OWNED_ALT_STACK.with(|alt| {
-        alt.base.set(base);
+        alt.base.set(Some(base));
         alt.len.set(len);
     });
 }
@@ -150,7 +170,8 @@ impl std::fmt::Write for FixedBuf {
     }
 }
 
-extern "C" fn on_fault(signal: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+// libc: nix has no types for an SA_SIGINFO handler's arguments (siginfo_t).
+extern "C" fn on_fault(signal: c_int, info: *mut libc::siginfo_t, ctx: *mut c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as usize;
     let frame = frame::current();
@@ -164,34 +185,31 @@ extern "C" fn on_fault(signal: libc::c_int, info: *mut libc::siginfo_t, ctx: *mu
             report_overflow(frame);
         }
     }
-    let previous = if signal == libc::SIGBUS {
-        &PREVIOUS_BUS
+    let (signal_kind, previous) = if signal == Signal::SIGBUS as c_int {
+        (Signal::SIGBUS, &PREVIOUS_BUS)
     } else {
-        &PREVIOUS_SEGV
+        (Signal::SIGSEGV, &PREVIOUS_SEGV)
     };
     let Some(previous) = previous.get() else {
+        // `install` has put our handler in place but not yet recorded the
+        // one it replaced. Returning runs the faulting instruction again,
+        // and by the time it faults anew the previous handler is known.
         return;
     };
-    let handler = previous.sa_sigaction;
-    if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
-        // Restore the default action and return: the faulting instruction
-        // runs again and the kernel terminates the process as usual.
-        // SAFETY: resetting a signal's disposition is async-signal-safe.
-        unsafe {
-            let mut dfl: libc::sigaction = std::mem::zeroed();
-            dfl.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(signal, &dfl, ptr::null_mut());
+    match previous.handler() {
+        SigHandler::SigDfl | SigHandler::SigIgn => {
+            // Restore the default action and return: the faulting
+            // instruction runs again and the kernel terminates the process
+            // as usual.
+            let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+            // SAFETY: resetting a signal's disposition is async-signal-safe,
+            // and the default action has no handler to vouch for.
+            let _ = unsafe { sigaction(signal_kind, &dfl) };
         }
-    } else if previous.sa_flags & libc::SA_SIGINFO != 0 {
-        // SAFETY: the previous handler was installed with SA_SIGINFO, so it
-        // has this signature.
-        let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-            unsafe { std::mem::transmute(handler) };
-        handler(signal, info, ctx);
-    } else {
-        // SAFETY: without SA_SIGINFO the handler takes the signal number.
-        let handler: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(handler) };
-        handler(signal);
+        // The previous handler was installed with SA_SIGINFO, so nix hands
+        // it back with this signature.
+        SigHandler::SigAction(handler) => handler(signal, info, ctx),
+        SigHandler::Handler(handler) => handler(signal),
     }
 }
 
@@ -209,10 +227,8 @@ fn report_overflow(frame: &frame::Frame) -> ! {
         frame.stack_size,
         crate::stack::DEFAULT_STACK_SIZE,
     );
-    // SAFETY: write(2) and abort(3) are async-signal-safe; the buffer is
-    // valid for `len` bytes.
-    unsafe {
-        libc::write(2, msg.buf.as_ptr().cast(), msg.len);
-        libc::abort();
-    }
+    // write(2) and abort(3) are async-signal-safe, and neither `stderr()`
+    // (a handle to a static) nor the write allocates.
+    let _ = nix::unistd::write(std::io::stderr(), &msg.buf[..msg.len]);
+    std::process::abort();
 }

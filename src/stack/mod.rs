@@ -73,7 +73,7 @@ pub enum StackError {
 
 impl StackError {
     pub(crate) fn from_os(err: io::Error, live_stacks: usize) -> Self {
-        if err.raw_os_error() == Some(libc::ENOMEM) {
+        if err.raw_os_error() == Some(nix::errno::Errno::ENOMEM as i32) {
             StackError::MapLimit {
                 max_map_count: read_max_map_count(),
                 live_stacks,
@@ -141,9 +141,12 @@ pub(crate) fn page_size() -> usize {
     static PAGE: AtomicUsize = AtomicUsize::new(0);
     match PAGE.load(Ordering::Relaxed) {
         0 => {
-            // SAFETY: sysconf has no preconditions.
-            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-            let page = usize::try_from(page).unwrap_or(4096);
+            use nix::unistd::{sysconf, SysconfVar};
+            let page = sysconf(SysconfVar::PAGE_SIZE)
+                .ok()
+                .flatten()
+                .and_then(|page| usize::try_from(page).ok())
+                .unwrap_or(4096);
             PAGE.store(page, Ordering::Relaxed);
             page
         }
