@@ -86,21 +86,26 @@
 //! "already borrowed" while the outer `send` holds the borrow; the panic
 //! reaches that outer `send` and the generator is finished.
 
+mod builder;
+mod co;
 mod error;
 #[cfg(feature = "nightly")]
 mod nightly;
+mod resume;
 
 use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 
-use corosensei::{Coroutine, CoroutineResult, Yielder};
+use corosensei::{Coroutine, Yielder};
 
+pub use builder::Builder;
+pub use co::Co;
 pub use error::{Error, Interrupt};
 
-use crate::coro::{self, Frame, FrameSpec, Park};
-use crate::stack::{self, PooledStack, StackError};
+use crate::coro;
+use crate::stack::PooledStack;
 
 /// What a resumed generator did: yielded a value or returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -139,17 +144,6 @@ type Outcome<R, E> = Result<R, Interrupt<E>>;
 type Inner<I, Y, R, E> = Coroutine<Resume<I, E>, Out<Y>, Outcome<R, E>, PooledStack>;
 type GenYielder<I, Y, E> = Yielder<Resume<I, E>, Out<Y>>;
 
-/// How a resumed body suspended.
-enum Suspended<Y, R, E> {
-    /// It yielded this value.
-    Value(Y),
-    /// It parked (the current frame was null; see [`Out`]): the caller must
-    /// park its own task, then resume the body with `Resume::Unpark`.
-    Park,
-    /// It returned (or raised).
-    Return(Outcome<R, E>),
-}
-
 /// Where a generator stands; derived from its coroutine, never stored, so
 /// `send` has nothing to keep up to date.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,130 +173,6 @@ pub struct Generator<'a, I, Y, R = (), E = Infallible> {
     _borrows: PhantomData<(&'a (), *const ())>,
 }
 
-/// The handle a generator body yields through.
-///
-/// It lives on the generator's own stack for as long as the body runs; the
-/// body gets `&Co` and may pass it to any function it calls, at any depth.
-pub struct Co<I, Y, E = Infallible> {
-    frame: Frame,
-    yielder: *const GenYielder<I, Y, E>,
-}
-
-/// Creates generators with a name and a stack size.
-///
-/// ```
-/// use corio::generator::{Builder, Generator};
-///
-/// let gen: Generator<(), i32> = Builder::new()
-///     .name("deep")
-///     .stack_size(4 << 20)
-///     .build(|co, ()| {
-///         co.yield_(1)?;
-///         Ok(())
-///     })
-///     .expect("stack allocation");
-/// assert_eq!(gen.collect::<Vec<i32>>(), [1]);
-/// ```
-#[derive(Clone, Debug)]
-pub struct Builder {
-    name: Option<Box<str>>,
-    stack_size: usize,
-}
-
-impl Default for Builder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Builder {
-    /// A builder with no name and [`stack::DEFAULT_STACK_SIZE`].
-    pub fn new() -> Self {
-        Builder {
-            name: None,
-            stack_size: stack::DEFAULT_STACK_SIZE,
-        }
-    }
-
-    /// Names the generator; the name appears in stack overflow reports.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into().into_boxed_str());
-        self
-    }
-
-    /// Sets the usable stack size in bytes (rounded up to whole pages, at
-    /// least [`stack::MIN_STACK_SIZE`]).
-    pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = bytes;
-        self
-    }
-
-    /// Creates a generator whose body starts at the first `send`.
-    pub fn build<'a, I, Y, R, E, F>(self, body: F) -> Result<Generator<'a, I, Y, R, E>, StackError>
-    where
-        F: FnOnce(&Co<I, Y, E>, I) -> Result<R, Interrupt<E>> + 'a,
-    {
-        self.spawn(move |co, first| match first {
-            Resume::Send(input) => body(co, input),
-            // `Generator` settles throw and close on a fresh generator
-            // without starting it, and only primed bodies start with `Start`.
-            _ => unreachable!("a fresh generator is always started by send"),
-        })
-    }
-
-    /// Creates a generator and runs its body to the first `yield_`, like
-    /// Python's `@coroutine` decorator. See [`Generator::primed`].
-    pub fn build_primed<'a, I, R, E, F>(
-        self,
-        body: F,
-    ) -> Result<Generator<'a, I, (), R, E>, StackError>
-    where
-        F: FnOnce(&Co<I, (), E>) -> Result<R, Interrupt<E>> + 'a,
-    {
-        let mut gen = self.spawn(move |co, _start| body(co))?;
-        match gen.resume(Resume::Start) {
-            Ok(GeneratorState::Yielded(())) => {}
-            Ok(GeneratorState::Complete(r)) => gen.outcome = Some(Ok(r)),
-            Err(Error::Raised(e)) => gen.outcome = Some(Err(Interrupt::Thrown(e))),
-            Err(_) => gen.outcome = Some(Err(Interrupt::Closed)),
-        }
-        Ok(gen)
-    }
-
-    fn spawn<'a, I, Y, R, E, F>(self, body: F) -> Result<Generator<'a, I, Y, R, E>, StackError>
-    where
-        F: FnOnce(&Co<I, Y, E>, Resume<I, E>) -> Result<R, Interrupt<E>> + 'a,
-    {
-        coro::ensure_handler();
-        let stack = PooledStack::take(self.stack_size)?;
-        let spec = FrameSpec::new(&stack, self.name);
-        let wrapper = move |yielder: &GenYielder<I, Y, E>, first: Resume<I, E>| {
-            let co = Co {
-                frame: spec.into_frame(Park::Relay(
-                    park_body::<I, Y, E>,
-                    (yielder as *const GenYielder<I, Y, E>).cast(),
-                )),
-                yielder,
-            };
-            coro::set_current(&co.frame);
-            body(&co, first)
-        };
-        // SAFETY: `with_stack_unchecked` drops the `'static` bounds of
-        // `with_stack`. They are upheld by `Generator<'a, ..>` instead: the
-        // body and the input, yield and return types may only borrow data
-        // that outlives `'a`, and the generator cannot outlive `'a`. If the
-        // generator is dropped, its coroutine is unwound (or finished) before
-        // the borrows end; if it is leaked with `mem::forget`, its stack is
-        // owned by the leaked value and never runs or gets reused again.
-        let inner = unsafe { Coroutine::with_stack_unchecked(stack, wrapper) };
-        Ok(Generator {
-            inner: Some(inner),
-            outcome: None,
-            _borrows: PhantomData,
-        })
-    }
-}
-
 impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     /// Creates a generator with the default stack size. The body does not
     /// run until the first [`send`](Self::send), whose value becomes its
@@ -310,8 +180,9 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     ///
     /// # Panics
     ///
-    /// Panics if no stack can be mapped (see [`StackError`]); use
-    /// [`Builder::build`] to handle that case.
+    /// Panics if no stack can be mapped (see
+    /// [`StackError`](crate::stack::StackError)); use [`Builder::build`] to
+    /// handle that case.
     pub fn new<F>(body: F) -> Self
     where
         F: FnOnce(&Co<I, Y, E>, I) -> Result<R, Interrupt<E>> + 'a,
@@ -475,74 +346,6 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
         let _restore = coro::Restore(coro::current());
         self.inner = None;
     }
-
-    // Only the yield path is inline: parking and returning are out of line,
-    // so that `send` inlines into its caller's loop.
-    #[inline(always)]
-    fn resume(&mut self, input: Resume<I, E>) -> Result<GeneratorState<Y, R>, Error<E>> {
-        let Some(inner) = self.inner.as_mut() else {
-            return Err(Error::Finished);
-        };
-        let result = match resume_inner(inner, input) {
-            Suspended::Value(y) => CoroutineResult::Yield(y),
-            Suspended::Park => park_until_settled(inner),
-            Suspended::Return(outcome) => CoroutineResult::Return(outcome),
-        };
-        match result {
-            CoroutineResult::Yield(y) => Ok(GeneratorState::Yielded(y)),
-            CoroutineResult::Return(outcome) => self.complete(outcome),
-        }
-    }
-
-    /// The body returned: drop the coroutine and hand out its outcome.
-    #[inline(never)]
-    fn complete(&mut self, outcome: Outcome<R, E>) -> Result<GeneratorState<Y, R>, Error<E>> {
-        self.finish();
-        match outcome {
-            Ok(r) => Ok(GeneratorState::Complete(r)),
-            Err(e) => Err(e.into()),
-        }
-    }
-}
-
-/// Resumes the coroutine; the caller's frame is current again afterwards.
-#[inline(always)]
-fn resume_inner<I, Y, R, E>(
-    inner: &mut Inner<I, Y, R, E>,
-    input: Resume<I, E>,
-) -> Suspended<Y, R, E> {
-    // The guard restores the caller's frame if a panic unwinds out of the
-    // body; on the normal path it is restored below, after the park check.
-    let restore = coro::Restore(coro::current());
-    let result = inner.resume(input);
-    let parked = coro::current() == coro::PARKED;
-    drop(restore);
-    match result {
-        CoroutineResult::Yield(_) if parked => Suspended::Park,
-        // SAFETY: the body suspended with a value: only `park_body` sets the
-        // current frame to `PARKED` before suspending, and only `yield_`
-        // suspends otherwise, with `MaybeUninit::new(value)` and its own
-        // non-null frame current (it checks that just before).
-        CoroutineResult::Yield(y) => Suspended::Value(unsafe { y.assume_init() }),
-        CoroutineResult::Return(outcome) => Suspended::Return(outcome),
-    }
-}
-
-/// The body waits for the runtime: park our own caller (up to the task),
-/// then let the body continue, until it yields a value or returns.
-#[cold]
-#[inline(never)]
-fn park_until_settled<I, Y, R, E>(
-    inner: &mut Inner<I, Y, R, E>,
-) -> CoroutineResult<Y, Outcome<R, E>> {
-    loop {
-        coro::suspend_current();
-        match resume_inner(inner, Resume::Unpark) {
-            Suspended::Park => {}
-            Suspended::Value(y) => return CoroutineResult::Yield(y),
-            Suspended::Return(outcome) => return CoroutineResult::Return(outcome),
-        }
-    }
 }
 
 impl<'a, I, R, E> Generator<'a, I, (), R, E> {
@@ -640,163 +443,5 @@ impl<I, Y, R, E> fmt::Debug for Generator<'_, I, Y, R, E> {
             State::Done => "finished",
         };
         f.debug_struct("Generator").field("state", &state).finish()
-    }
-}
-
-impl<I, Y, E> Co<I, Y, E> {
-    /// Suspends the body and hands `value` to the caller of `send`; returns
-    /// the next value sent in.
-    ///
-    /// # Errors
-    ///
-    /// `Err(Interrupt::Thrown(e))` when the caller threw `e`, and
-    /// `Err(Interrupt::Closed)` when it closed the generator (the body must
-    /// then finish).
-    ///
-    /// # Panics
-    ///
-    /// Panics if this handle belongs to a generator other than the one
-    /// running, i.e. it was captured by a nested generator's body. Use
-    /// [`yield_from`](Self::yield_from) to pass values up through a nested
-    /// generator.
-    ///
-    /// Panics, inside a runtime task, if called within a
-    /// [`timeout`](crate::timeout), a [`block_on`](crate::block_on) or an
-    /// [`Fd`](crate::io::Fd) I/O closure opened in this generator's body:
-    /// those belong to the task running the generator, which may be
-    /// another one (or none) when the generator resumes. A `timeout` around
-    /// the code that drives the generator is fine.
-    #[inline]
-    pub fn yield_(&self, value: Y) -> Result<I, Interrupt<E>> {
-        if !std::ptr::eq(coro::current(), &self.frame) {
-            wrong_coroutine();
-        }
-        if self.frame.no_yield_scopes.get() != 0 {
-            yield_in_no_yield_scope();
-        }
-        let resumed = {
-            // Back on this stack, this frame is the running one again: on
-            // return, and also when the suspend unwinds because the
-            // generator is being dropped (its destructors then run here).
-            let _running = coro::Restore(&self.frame);
-            // SAFETY: `yielder` points to corosensei's yielder for this body,
-            // which stays valid while the body runs, and `self` is borrowed
-            // from inside the body. The check above ensures we are running
-            // on this generator's stack, the only place where suspending it
-            // is valid.
-            unsafe { &*self.yielder }.suspend(MaybeUninit::new(value))
-        };
-        match resumed {
-            Resume::Send(input) => Ok(input),
-            Resume::Throw(e) => Err(Interrupt::Thrown(e)),
-            Resume::Close => Err(Interrupt::Closed),
-            Resume::Start | Resume::Unpark => {
-                unreachable!("Start and Unpark never answer a yield")
-            }
-        }
-    }
-
-    /// Delegates to `sub` until it finishes, and returns its return value
-    /// (Python's `yield from`, PEP 380).
-    ///
-    /// First `first` is sent to `sub` (Python sends `None`; use `()` for
-    /// generators without input). From then on, every value `sub` yields is
-    /// yielded from here, and what the caller sends, throws or closes goes
-    /// to `sub`. An error that escapes `sub` is returned as
-    /// `Err(Interrupt::Thrown(e))`; when the caller closes, `sub` is closed
-    /// first and `Err(Interrupt::Closed)` is returned.
-    ///
-    /// # Panics
-    ///
-    /// Panics if `sub` has already finished (there is no return value to
-    /// give), and propagates panics of `sub`.
-    pub fn yield_from<R2>(
-        &self,
-        mut sub: Generator<'_, I, Y, R2, E>,
-        first: I,
-    ) -> Result<R2, Interrupt<E>> {
-        let mut step = sub.send(first);
-        loop {
-            let yielded = match step {
-                Ok(GeneratorState::Yielded(y)) => y,
-                Ok(GeneratorState::Complete(r)) => return Ok(r),
-                Err(Error::Raised(e)) => return Err(Interrupt::Thrown(e)),
-                Err(Error::Closed) => return Err(Interrupt::Closed),
-                Err(Error::Panicked) => panic!("yield_from: the sub-generator panicked earlier"),
-                Err(_) => panic!("yield_from: the sub-generator had already finished"),
-            };
-            step = match self.yield_(yielded) {
-                Ok(input) => sub.send(input),
-                Err(Interrupt::Thrown(e)) => sub.throw(e),
-                Err(Interrupt::Closed) => {
-                    return match sub.close() {
-                        Err(Error::Raised(e)) => Err(Interrupt::Thrown(e)),
-                        _ => Err(Interrupt::Closed),
-                    };
-                }
-            };
-        }
-    }
-
-    /// The name given to this generator by its [`Builder`], if any.
-    pub fn name(&self) -> Option<&str> {
-        self.frame.name.as_deref()
-    }
-
-    /// Usable bytes of this generator's stack.
-    pub fn stack_size(&self) -> usize {
-        self.frame.stack_size
-    }
-}
-
-/// A generator body's park (`Park::Relay`): suspends the body marked as a
-/// park (see [`Out`]); `Generator::resume` then parks its own caller and
-/// answers `Unpark`.
-///
-/// # Safety
-///
-/// `ctx` must be the yielder of the generator body running on this thread.
-unsafe fn park_body<I, Y, E>(ctx: *const ()) {
-    // SAFETY: the caller passes the running body's own yielder, which lives
-    // on its stack for as long as the body runs.
-    let yielder = unsafe { &*ctx.cast::<GenYielder<I, Y, E>>() };
-    let frame = coro::current();
-    let resumed = {
-        let _running = coro::Restore(frame);
-        // Marks this suspend as a park for `resume_inner`, which reads the
-        // current frame right after the switch and restores its own.
-        coro::set_current(coro::PARKED);
-        // Zeroed, not uninitialised: corosensei moves the value through an
-        // integer register when it fits, and `resume_inner` never reads it.
-        yielder.suspend(MaybeUninit::zeroed())
-    };
-    debug_assert!(matches!(resumed, Resume::Unpark));
-}
-
-#[cold]
-#[inline(never)]
-fn yield_in_no_yield_scope() -> ! {
-    panic!(
-        "corio: a generator yielded inside a `timeout`, `block_on` or I/O closure opened in its \
-         body; those hold on to the task running the generator, which may be another one (or \
-         none) when it resumes: finish them before yielding"
-    )
-}
-
-#[cold]
-#[inline(never)]
-fn wrong_coroutine() -> ! {
-    panic!(
-        "corio: yield_ on the handle of a generator that is not the one running; \
-         a nested generator must yield through its own handle (use yield_from to delegate)"
-    )
-}
-
-impl<I, Y, E> fmt::Debug for Co<I, Y, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Co")
-            .field("name", &self.name())
-            .field("stack_size", &self.frame.stack_size)
-            .finish()
     }
 }

@@ -1,0 +1,125 @@
+//! [`Builder`]: a generator with a name and a stack size.
+
+use std::marker::PhantomData;
+
+use corosensei::Coroutine;
+
+use super::co::{park_body, Co};
+use super::{Error, GenYielder, Generator, GeneratorState, Interrupt, Resume};
+use crate::coro::{self, FrameSpec, Park};
+use crate::stack::{self, PooledStack, StackError};
+
+/// Creates generators with a name and a stack size.
+///
+/// ```
+/// use corio::generator::{Builder, Generator};
+///
+/// let gen: Generator<(), i32> = Builder::new()
+///     .name("deep")
+///     .stack_size(4 << 20)
+///     .build(|co, ()| {
+///         co.yield_(1)?;
+///         Ok(())
+///     })
+///     .expect("stack allocation");
+/// assert_eq!(gen.collect::<Vec<i32>>(), [1]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    name: Option<Box<str>>,
+    stack_size: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder with no name and [`stack::DEFAULT_STACK_SIZE`].
+    pub fn new() -> Self {
+        Builder {
+            name: None,
+            stack_size: stack::DEFAULT_STACK_SIZE,
+        }
+    }
+
+    /// Names the generator; the name appears in stack overflow reports.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// Sets the usable stack size in bytes (rounded up to whole pages, at
+    /// least [`stack::MIN_STACK_SIZE`]).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// Creates a generator whose body starts at the first `send`.
+    pub fn build<'a, I, Y, R, E, F>(self, body: F) -> Result<Generator<'a, I, Y, R, E>, StackError>
+    where
+        F: FnOnce(&Co<I, Y, E>, I) -> Result<R, Interrupt<E>> + 'a,
+    {
+        self.spawn(move |co, first| match first {
+            Resume::Send(input) => body(co, input),
+            // `Generator` settles throw and close on a fresh generator
+            // without starting it, and only primed bodies start with `Start`.
+            _ => unreachable!("a fresh generator is always started by send"),
+        })
+    }
+
+    /// Creates a generator and runs its body to the first `yield_`, like
+    /// Python's `@coroutine` decorator. See [`Generator::primed`].
+    pub fn build_primed<'a, I, R, E, F>(
+        self,
+        body: F,
+    ) -> Result<Generator<'a, I, (), R, E>, StackError>
+    where
+        F: FnOnce(&Co<I, (), E>) -> Result<R, Interrupt<E>> + 'a,
+    {
+        let mut gen = self.spawn(move |co, _start| body(co))?;
+        match gen.resume(Resume::Start) {
+            Ok(GeneratorState::Yielded(())) => {}
+            Ok(GeneratorState::Complete(r)) => gen.outcome = Some(Ok(r)),
+            Err(Error::Raised(e)) => gen.outcome = Some(Err(Interrupt::Thrown(e))),
+            Err(_) => gen.outcome = Some(Err(Interrupt::Closed)),
+        }
+        Ok(gen)
+    }
+
+    fn spawn<'a, I, Y, R, E, F>(self, body: F) -> Result<Generator<'a, I, Y, R, E>, StackError>
+    where
+        F: FnOnce(&Co<I, Y, E>, Resume<I, E>) -> Result<R, Interrupt<E>> + 'a,
+    {
+        coro::ensure_handler();
+        let stack = PooledStack::take(self.stack_size)?;
+        let spec = FrameSpec::new(&stack, self.name);
+        let wrapper = move |yielder: &GenYielder<I, Y, E>, first: Resume<I, E>| {
+            let co = Co {
+                frame: spec.into_frame(Park::Relay(
+                    park_body::<I, Y, E>,
+                    (yielder as *const GenYielder<I, Y, E>).cast(),
+                )),
+                yielder,
+            };
+            coro::set_current(&co.frame);
+            body(&co, first)
+        };
+        // SAFETY: `with_stack_unchecked` drops the `'static` bounds of
+        // `with_stack`. They are upheld by `Generator<'a, ..>` instead: the
+        // body and the input, yield and return types may only borrow data
+        // that outlives `'a`, and the generator cannot outlive `'a`. If the
+        // generator is dropped, its coroutine is unwound (or finished) before
+        // the borrows end; if it is leaked with `mem::forget`, its stack is
+        // owned by the leaked value and never runs or gets reused again.
+        let inner = unsafe { Coroutine::with_stack_unchecked(stack, wrapper) };
+        Ok(Generator {
+            inner: Some(inner),
+            outcome: None,
+            _borrows: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,176 @@
+//! [`Co`], the handle a generator body yields through.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::mem::MaybeUninit;
+
+use super::{Error, GenYielder, Generator, GeneratorState, Interrupt, Resume};
+use crate::coro::{self, Frame};
+
+/// The handle a generator body yields through.
+///
+/// It lives on the generator's own stack for as long as the body runs; the
+/// body gets `&Co` and may pass it to any function it calls, at any depth.
+pub struct Co<I, Y, E = Infallible> {
+    pub(super) frame: Frame,
+    pub(super) yielder: *const GenYielder<I, Y, E>,
+}
+
+impl<I, Y, E> Co<I, Y, E> {
+    /// Suspends the body and hands `value` to the caller of `send`; returns
+    /// the next value sent in.
+    ///
+    /// # Errors
+    ///
+    /// `Err(Interrupt::Thrown(e))` when the caller threw `e`, and
+    /// `Err(Interrupt::Closed)` when it closed the generator (the body must
+    /// then finish).
+    ///
+    /// # Panics
+    ///
+    /// Panics if this handle belongs to a generator other than the one
+    /// running, i.e. it was captured by a nested generator's body. Use
+    /// [`yield_from`](Self::yield_from) to pass values up through a nested
+    /// generator.
+    ///
+    /// Panics, inside a runtime task, if called within a
+    /// [`timeout`](crate::timeout), a [`block_on`](crate::block_on) or an
+    /// [`Fd`](crate::io::Fd) I/O closure opened in this generator's body:
+    /// those belong to the task running the generator, which may be
+    /// another one (or none) when the generator resumes. A `timeout` around
+    /// the code that drives the generator is fine.
+    #[inline]
+    pub fn yield_(&self, value: Y) -> Result<I, Interrupt<E>> {
+        if !std::ptr::eq(coro::current(), &self.frame) {
+            wrong_coroutine();
+        }
+        if self.frame.no_yield_scopes.get() != 0 {
+            yield_in_no_yield_scope();
+        }
+        let resumed = {
+            // Back on this stack, this frame is the running one again: on
+            // return, and also when the suspend unwinds because the
+            // generator is being dropped (its destructors then run here).
+            let _running = coro::Restore(&self.frame);
+            // SAFETY: `yielder` points to corosensei's yielder for this body,
+            // which stays valid while the body runs, and `self` is borrowed
+            // from inside the body. The check above ensures we are running
+            // on this generator's stack, the only place where suspending it
+            // is valid.
+            unsafe { &*self.yielder }.suspend(MaybeUninit::new(value))
+        };
+        match resumed {
+            Resume::Send(input) => Ok(input),
+            Resume::Throw(e) => Err(Interrupt::Thrown(e)),
+            Resume::Close => Err(Interrupt::Closed),
+            Resume::Start | Resume::Unpark => {
+                unreachable!("Start and Unpark never answer a yield")
+            }
+        }
+    }
+
+    /// Delegates to `sub` until it finishes, and returns its return value
+    /// (Python's `yield from`, PEP 380).
+    ///
+    /// First `first` is sent to `sub` (Python sends `None`; use `()` for
+    /// generators without input). From then on, every value `sub` yields is
+    /// yielded from here, and what the caller sends, throws or closes goes
+    /// to `sub`. An error that escapes `sub` is returned as
+    /// `Err(Interrupt::Thrown(e))`; when the caller closes, `sub` is closed
+    /// first and `Err(Interrupt::Closed)` is returned.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `sub` has already finished (there is no return value to
+    /// give), and propagates panics of `sub`.
+    pub fn yield_from<R2>(
+        &self,
+        mut sub: Generator<'_, I, Y, R2, E>,
+        first: I,
+    ) -> Result<R2, Interrupt<E>> {
+        let mut step = sub.send(first);
+        loop {
+            let yielded = match step {
+                Ok(GeneratorState::Yielded(y)) => y,
+                Ok(GeneratorState::Complete(r)) => return Ok(r),
+                Err(Error::Raised(e)) => return Err(Interrupt::Thrown(e)),
+                Err(Error::Closed) => return Err(Interrupt::Closed),
+                Err(Error::Panicked) => panic!("yield_from: the sub-generator panicked earlier"),
+                Err(_) => panic!("yield_from: the sub-generator had already finished"),
+            };
+            step = match self.yield_(yielded) {
+                Ok(input) => sub.send(input),
+                Err(Interrupt::Thrown(e)) => sub.throw(e),
+                Err(Interrupt::Closed) => {
+                    return match sub.close() {
+                        Err(Error::Raised(e)) => Err(Interrupt::Thrown(e)),
+                        _ => Err(Interrupt::Closed),
+                    };
+                }
+            };
+        }
+    }
+
+    /// The name given to this generator by its
+    /// [`Builder`](super::Builder), if any.
+    pub fn name(&self) -> Option<&str> {
+        self.frame.name.as_deref()
+    }
+
+    /// Usable bytes of this generator's stack.
+    pub fn stack_size(&self) -> usize {
+        self.frame.stack_size
+    }
+}
+
+/// A generator body's park (`Park::Relay`): suspends the body marked as a
+/// park (see [`Out`](super::Out)); `Generator::resume` then parks its own
+/// caller and answers `Unpark`.
+///
+/// # Safety
+///
+/// `ctx` must be the yielder of the generator body running on this thread.
+pub(super) unsafe fn park_body<I, Y, E>(ctx: *const ()) {
+    // SAFETY: the caller passes the running body's own yielder, which lives
+    // on its stack for as long as the body runs.
+    let yielder = unsafe { &*ctx.cast::<GenYielder<I, Y, E>>() };
+    let frame = coro::current();
+    let resumed = {
+        let _running = coro::Restore(frame);
+        // Marks this suspend as a park for `resume_inner`, which reads the
+        // current frame right after the switch and restores its own.
+        coro::set_current(coro::PARKED);
+        // Zeroed, not uninitialised: corosensei moves the value through an
+        // integer register when it fits, and `resume_inner` never reads it.
+        yielder.suspend(MaybeUninit::zeroed())
+    };
+    debug_assert!(matches!(resumed, Resume::Unpark));
+}
+
+#[cold]
+#[inline(never)]
+fn yield_in_no_yield_scope() -> ! {
+    panic!(
+        "corio: a generator yielded inside a `timeout`, `block_on` or I/O closure opened in its \
+         body; those hold on to the task running the generator, which may be another one (or \
+         none) when it resumes: finish them before yielding"
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn wrong_coroutine() -> ! {
+    panic!(
+        "corio: yield_ on the handle of a generator that is not the one running; \
+         a nested generator must yield through its own handle (use yield_from to delegate)"
+    )
+}
+
+impl<I, Y, E> fmt::Debug for Co<I, Y, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Co")
+            .field("name", &self.name())
+            .field("stack_size", &self.frame.stack_size)
+            .finish()
+    }
+}
