@@ -15,3 +15,28 @@ pub(crate) use frame::{
     current, set_current, suspend_current, Frame, FrameSpec, NoYieldScope, Park, Restore, PARKED,
 };
 pub(crate) use overflow::ensure_handler;
+
+/// What a builder records about the coroutine it will create: the part that
+/// generator and task builders share.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CoroutineOptions {
+    /// Shown in stack overflow reports (and, for tasks, in the dump).
+    pub(crate) name: Option<Box<str>>,
+    /// Usable stack bytes asked for; `None` takes the creator's default.
+    pub(crate) stack_size: Option<usize>,
+}
+
+impl CoroutineOptions {
+    pub(crate) fn set_name(&mut self, name: impl Into<String>) {
+        self.name = Some(name.into().into_boxed_str());
+    }
+
+    pub(crate) fn set_stack_size(&mut self, bytes: usize) {
+        self.stack_size = Some(bytes);
+    }
+
+    /// The stack size asked for, or `default`.
+    pub(crate) fn stack_size_or(&self, default: usize) -> usize {
+        self.stack_size.unwrap_or(default)
+    }
+}

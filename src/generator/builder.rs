@@ -6,7 +6,7 @@ use corosensei::Coroutine;
 
 use super::co::{park_body, Co};
 use super::{Error, GenYielder, Generator, GeneratorState, Interrupt, Resume};
-use crate::coro::{self, FrameSpec, Park};
+use crate::coro::{self, CoroutineOptions, FrameSpec, Park};
 use crate::stack::{self, PooledStack, StackError};
 
 /// Creates generators with a name and a stack size.
@@ -24,37 +24,27 @@ use crate::stack::{self, PooledStack, StackError};
 ///     .expect("stack allocation");
 /// assert_eq!(gen.collect::<Vec<i32>>(), [1]);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Builder {
-    name: Option<Box<str>>,
-    stack_size: usize,
-}
-
-impl Default for Builder {
-    fn default() -> Self {
-        Self::new()
-    }
+    options: CoroutineOptions,
 }
 
 impl Builder {
     /// A builder with no name and [`stack::DEFAULT_STACK_SIZE`].
     pub fn new() -> Self {
-        Builder {
-            name: None,
-            stack_size: stack::DEFAULT_STACK_SIZE,
-        }
+        Self::default()
     }
 
     /// Names the generator; the name appears in stack overflow reports.
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into().into_boxed_str());
+        self.options.set_name(name);
         self
     }
 
     /// Sets the usable stack size in bytes (rounded up to whole pages, at
     /// least [`stack::MIN_STACK_SIZE`]).
     pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = bytes;
+        self.options.set_stack_size(bytes);
         self
     }
 
@@ -95,8 +85,8 @@ impl Builder {
         F: FnOnce(&Co<I, Y, E>, Resume<I, E>) -> Result<R, Interrupt<E>> + 'a,
     {
         coro::ensure_handler();
-        let stack = PooledStack::take(self.stack_size)?;
-        let spec = FrameSpec::new(&stack, self.name);
+        let stack = PooledStack::take(self.options.stack_size_or(stack::DEFAULT_STACK_SIZE))?;
+        let spec = FrameSpec::new(&stack, self.options.name);
         let wrapper = move |yielder: &GenYielder<I, Y, E>, first: Resume<I, E>| {
             let co = Co {
                 frame: spec.into_frame(Park::Relay(

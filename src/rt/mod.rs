@@ -93,6 +93,7 @@ pub use signal::dump_on_signal;
 pub use task::{join_all, JoinError, JoinHandle, TaskId};
 
 use self::core::{current_core, current_task, Core, RuntimeShared};
+use crate::coro::CoroutineOptions;
 use crate::reactor::Reactor;
 use crate::stack::{self, StackError};
 
@@ -273,8 +274,7 @@ where
 /// stack overflow reports) and a stack size.
 #[derive(Clone, Debug, Default)]
 pub struct TaskBuilder {
-    name: Option<Box<str>>,
-    stack_size: Option<usize>,
+    options: CoroutineOptions,
 }
 
 impl TaskBuilder {
@@ -285,13 +285,13 @@ impl TaskBuilder {
 
     /// Names the task.
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into().into_boxed_str());
+        self.options.set_name(name);
         self
     }
 
     /// Sets the task's stack size in bytes.
     pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = Some(bytes);
+        self.options.set_stack_size(bytes);
         self
     }
 
@@ -330,8 +330,8 @@ impl TaskBuilder {
     {
         let location = Location::caller();
         let core = current_core().expect("corio: spawn needs a running runtime (use corio::run)");
-        let stack_size = self.stack_size.unwrap_or(core.stack_size);
-        core.spawn(self.name, stack_size, location, f)
+        let stack_size = self.options.stack_size_or(core.stack_size);
+        core.spawn(self.options.name, stack_size, location, f)
     }
 }
 
