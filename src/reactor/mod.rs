@@ -98,8 +98,8 @@
 //!
 //! The epoll backend (Linux, Android) is the one the test suite runs. The
 //! kqueue backend (macOS, iOS, FreeBSD, DragonFly BSD) mirrors it call for
-//! call and has been type-checked against those platforms' `libc`
-//! declarations, but it has never run: this repository's CI runs Linux.
+//! call and has been type-checked for macOS and FreeBSD, but it has never
+//! run: this repository's CI runs Linux.
 
 mod sys;
 
