@@ -7,9 +7,13 @@
 //! runtime, woken, sees the new counter value and prints its own dump from
 //! its own thread, where reading its task table is safe.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 use crate::reactor::Reactor;
 
@@ -38,36 +42,23 @@ pub(crate) fn dump_epoch() -> u64 {
     DUMP_EPOCH.load(Ordering::Relaxed)
 }
 
-extern "C" fn on_dump_signal(_: libc::c_int) {
+extern "C" fn on_dump_signal(_: std::ffi::c_int) {
     DUMP_EPOCH.fetch_add(1, Ordering::Relaxed);
     let fd = WAKE_FD.load(Ordering::Relaxed);
     if fd >= 0 {
-        let byte = 1u8;
-        // SAFETY: errno is thread-local and valid to read and write; we
-        // restore it so the interrupted code never sees our write's errno.
-        // write(2) is async-signal-safe and `byte` is valid for one byte; a
-        // full pipe just drops the byte, a wake-up being pending anyway.
-        unsafe {
-            let errno = errno_location();
-            let saved = *errno;
-            libc::write(fd, (&byte as *const u8).cast(), 1);
-            *errno = saved;
-        }
+        // SAFETY: `WAKE_FD` is -1 (excluded just above) or the write end of
+        // the watcher's pipe, whose ownership `start_watcher` gave up for
+        // the life of the process: it is never closed, so the borrow cannot
+        // outlive it.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        // Saving and restoring errno keeps the interrupted code from seeing
+        // our write's errno. write(2) is async-signal-safe, and so is what
+        // nix does around it (no allocation, no lock); a full pipe just
+        // drops the byte, a wake-up being pending anyway.
+        let saved = Errno::last_raw();
+        let _ = nix::unistd::write(fd, &[1u8]);
+        Errno::set_raw(saved);
     }
-}
-
-/// This thread's `errno`.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn errno_location() -> *mut libc::c_int {
-    // SAFETY: no preconditions; returns this thread's errno.
-    unsafe { libc::__errno_location() }
-}
-
-/// This thread's `errno`.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn errno_location() -> *mut libc::c_int {
-    // SAFETY: no preconditions; returns this thread's errno.
-    unsafe { libc::__error() }
 }
 
 /// Prints the runtime dump of every running corio runtime to standard
@@ -80,7 +71,7 @@ fn errno_location() -> *mut libc::c_int {
 /// When the watcher's pipe or thread cannot be created, or the handler
 /// cannot be installed (an invalid signal number).
 pub fn dump_on_signal(signal: libc::c_int) -> std::io::Result<()> {
-    if signal == libc::SIGSEGV || signal == libc::SIGBUS {
+    if signal == Signal::SIGSEGV as libc::c_int || signal == Signal::SIGBUS as libc::c_int {
         // Those report coroutine stack overflows.
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -92,18 +83,19 @@ pub fn dump_on_signal(signal: libc::c_int) -> std::io::Result<()> {
     if let Err(e) = started {
         return Err(std::io::Error::new(e.kind(), e.to_string()));
     }
-    // SAFETY: a zeroed sigaction is valid to fill in; the handler only
-    // touches atomics and calls write(2).
-    let installed = unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = on_dump_signal as *const () as usize;
-        action.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(signal, &action, std::ptr::null_mut())
-    };
-    if installed != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    let action: libc::sigaction = SigAction::new(
+        SigHandler::Handler(on_dump_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    )
+    .into();
+    // libc: nix's `sigaction` takes a `Signal`, which has no real-time
+    // signals (SIGRTMIN..=SIGRTMAX); this function accepts any number.
+    // SAFETY: `action` is a complete `sigaction` built by nix, valid for the
+    // call; the old action is not asked for (null). The handler only
+    // touches atomics and errno and calls write(2), all async-signal-safe.
+    let installed = unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) };
+    Errno::result(installed)?;
     Ok(())
 }
 
@@ -112,19 +104,15 @@ fn start_watcher() -> std::io::Result<()> {
     let reader: OwnedFd = reader.into();
     let writer: OwnedFd = writer.into();
     // The handler must never block on a full pipe.
-    // SAFETY: F_SETFL on a valid fd we own.
-    unsafe {
-        libc::fcntl(writer.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK);
-    }
+    let _ = fcntl(&writer, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
     std::thread::Builder::new()
         .name("corio-dump-signal".into())
         .spawn(move || {
             let mut byte = [0u8; 64];
             loop {
-                // SAFETY: reading into a valid buffer from a fd we own.
-                let n =
-                    unsafe { libc::read(reader.as_raw_fd(), byte.as_mut_ptr().cast(), byte.len()) };
-                if n == 0 {
+                // End of file ends the watcher; anything else, an error
+                // (EINTR) included, counts as a wake-up.
+                if let Ok(0) = nix::unistd::read(&reader, &mut byte) {
                     return;
                 }
                 for (_, reactor) in crate::util::lock(running()).iter() {

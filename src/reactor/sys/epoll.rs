@@ -2,29 +2,32 @@
 //! notifications from other threads.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, ErrorKind, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::io::{self, ErrorKind};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use libc::c_int;
+use nix::errno::Errno;
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::eventfd::{EfdFlags, EventFd};
 
-use super::{cvt, Event, NOTIFY_TOKEN};
+use super::{Event, NOTIFY_TOKEN};
 
 /// What every fd is registered for, once: both directions, peer half-close,
 /// edge-triggered. `EPOLLERR` and `EPOLLHUP` are always reported.
-const INTEREST: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+const INTEREST: EpollFlags = EpollFlags::EPOLLIN
+    .union(EpollFlags::EPOLLOUT)
+    .union(EpollFlags::EPOLLRDHUP)
+    .union(EpollFlags::EPOLLET);
 
 /// An epoll instance with its notification eventfd. See the
 /// [contract](super).
 pub(crate) struct Poller {
-    epoll: OwnedFd,
-    /// The eventfd, held as a `File` so that reading and writing its counter
-    /// needs no `unsafe`. It is registered level-triggered under
+    epoll: Epoll,
+    /// The eventfd. It is registered level-triggered under
     /// [`NOTIFY_TOKEN`]: it stays readable until `wait` drains it, so a
     /// notification that no `wait` has seen yet is never lost.
-    eventfd: File,
+    eventfd: EventFd,
     /// True from the `notify` that wrote the eventfd until the `wait` that
     /// saw it readable. While it is set, further `notify` calls skip the
     /// `write`: one pending wake-up is as good as many, so a burst of
@@ -35,41 +38,17 @@ pub(crate) struct Poller {
 impl Poller {
     /// Opens the epoll instance and the eventfd, both close-on-exec.
     pub(crate) fn new() -> io::Result<Poller> {
-        // SAFETY: `epoll_create1` takes no pointers; its result is checked.
-        let epfd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
-        // SAFETY: `epfd` was just returned by the kernel and nothing else
-        // owns it, so `OwnedFd` may take it over (and close it on drop).
-        let epoll = unsafe { OwnedFd::from_raw_fd(epfd) };
-        // SAFETY: `eventfd` takes no pointers; its result is checked.
-        let efd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
-        // SAFETY: as above, a fresh fd that nothing else owns.
-        let eventfd = File::from(unsafe { OwnedFd::from_raw_fd(efd) });
-        let poller = Poller {
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+        let eventfd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
+        epoll.add(
+            &eventfd,
+            EpollEvent::new(EpollFlags::EPOLLIN, NOTIFY_TOKEN as u64),
+        )?;
+        Ok(Poller {
             epoll,
             eventfd,
             notified: AtomicBool::new(false),
-        };
-        poller.ctl(
-            libc::EPOLL_CTL_ADD,
-            poller.eventfd.as_raw_fd(),
-            libc::EPOLLIN as u32,
-            NOTIFY_TOKEN,
-        )?;
-        Ok(poller)
-    }
-
-    fn ctl(&self, op: c_int, fd: RawFd, events: u32, token: usize) -> io::Result<()> {
-        let mut event = libc::epoll_event {
-            events,
-            u64: token as u64,
-        };
-        // SAFETY: `event` is a valid `epoll_event` that lives across the
-        // call (the kernel copies it; for `EPOLL_CTL_DEL` it is ignored but
-        // must be non-null on old kernels). The epoll fd is open as long as
-        // `self` is. `fd` is only looked up by the kernel, which rejects an
-        // invalid one with `EBADF`; no memory is reached through it.
-        cvt(unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event) })?;
-        Ok(())
+        })
     }
 
     /// Registers `fd` once, for both directions, edge-triggered.
@@ -80,42 +59,33 @@ impl Poller {
                 "token usize::MAX is reserved for the poller's notifications",
             ));
         }
-        self.ctl(libc::EPOLL_CTL_ADD, fd, INTEREST, token)
+        with_borrowed(fd, |fd| {
+            self.epoll.add(fd, EpollEvent::new(INTEREST, token as u64))
+        })
     }
 
     /// Removes the registration of `fd`; the fd itself stays open.
     pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0)
+        // nix passes a null event for `EPOLL_CTL_DEL`, which Linux accepts
+        // since 2.6.9 (Rust's own minimum is far newer).
+        with_borrowed(fd, |fd| self.epoll.delete(fd))
     }
 
     /// Waits for events, a notification, a signal or the timeout.
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.len = 0;
-        let max = c_int::try_from(events.buf.len()).unwrap_or(c_int::MAX);
-        // SAFETY: `events.buf` is an initialised, writable array of at least
-        // `max` `epoll_event`s, exclusively borrowed for the call; the kernel
-        // writes at most `max` entries into it. The epoll fd is open.
-        let n = unsafe {
-            libc::epoll_wait(
-                self.epoll.as_raw_fd(),
-                events.buf.as_mut_ptr(),
-                max,
-                timeout_ms(timeout),
-            )
+        // The buffer is reused as is: `EpollEvent` is a transparent wrapper
+        // of `epoll_event`, and nix hands the slice to the kernel directly.
+        let n = match self.epoll.wait(&mut events.buf, timeout_ms(timeout)) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => return Ok(()),
+            Err(err) => return Err(err.into()),
         };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            return match err.kind() {
-                ErrorKind::Interrupted => Ok(()),
-                _ => Err(err),
-            };
-        }
         // Keep the fd events, consume the notification (it is not reported).
         let mut kept = 0;
-        for i in 0..n as usize {
+        for i in 0..n {
             let event = events.buf[i];
-            // Braces copy the field: `epoll_event` is packed on x86-64.
-            if { event.u64 } == NOTIFY_TOKEN as u64 {
+            if event.data() == NOTIFY_TOKEN as u64 {
                 self.drain_notification();
             } else {
                 events.buf[kept] = event;
@@ -138,10 +108,10 @@ impl Poller {
         // work after `wait` returns; a `notify` after the clear writes, and
         // the next `wait` returns at once. The swap's Acquire pairs with the
         // Release in `notify`.
-        let mut counter = [0u8; 8];
-        // Non-blocking: `WouldBlock` only if a concurrent `wait` on another
+        //
+        // Non-blocking: `EAGAIN` only if a concurrent `wait` on another
         // thread drained it first, which is just as good.
-        let _ = (&self.eventfd).read(&mut counter);
+        let _ = self.eventfd.read();
         self.notified.swap(false, Ordering::AcqRel);
     }
 
@@ -152,52 +122,75 @@ impl Poller {
             return Ok(());
         }
         loop {
-            match (&self.eventfd).write(&1u64.to_ne_bytes()) {
+            match self.eventfd.write(1) {
                 Ok(_) => return Ok(()),
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(Errno::EINTR) => continue,
                 // The counter is at its maximum, hence readable: the waiter
                 // wakes up all the same.
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
-                Err(e) => {
+                Err(Errno::EAGAIN) => return Ok(()),
+                Err(err) => {
                     self.notified.store(false, Ordering::Release);
-                    return Err(e);
+                    return Err(err.into());
                 }
             }
         }
     }
 }
 
+/// Lends the caller's fd to one nix call, which takes an `AsFd`.
+fn with_borrowed(fd: RawFd, op: impl FnOnce(BorrowedFd<'_>) -> nix::Result<()>) -> io::Result<()> {
+    if fd < 0 {
+        // What `epoll_ctl` answers for a negative fd. It must not get that
+        // far: a `BorrowedFd` cannot hold -1.
+        return Err(Errno::EBADF.into());
+    }
+    // SAFETY: `fd` is not -1, the one value a `BorrowedFd` cannot hold. The
+    // borrow does not outlive `op`, which passes it to a single `epoll_ctl`.
+    // The fd belongs to the caller, whom `Reactor::register` requires to
+    // keep it open until the registration is dropped. A caller who closes
+    // it too early anyway gets only what the number itself gives: the
+    // kernel refuses a closed fd with `EBADF`, and a number already reused
+    // by another file adds or removes that file in this epoll set (the
+    // hazard `Registration`'s documentation warns about); no memory is
+    // reached through the number.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    Ok(op(fd)?)
+}
+
 impl fmt::Debug for Poller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Poller")
-            .field("epoll", &self.epoll.as_raw_fd())
+            .field("epoll", &self.epoll.0.as_raw_fd())
             .field("eventfd", &self.eventfd.as_raw_fd())
             .finish()
     }
 }
 
-/// Converts a timeout for `epoll_wait`: `-1` for none, otherwise whole
+/// Converts a timeout for `epoll_wait`: none for none, otherwise whole
 /// milliseconds rounded *up* (so a wait never ends before its deadline
-/// because of rounding), clamped to `c_int::MAX` (about 24 days).
-fn timeout_ms(timeout: Option<Duration>) -> c_int {
+/// because of rounding), clamped to `i32::MAX` (about 24 days).
+fn timeout_ms(timeout: Option<Duration>) -> EpollTimeout {
     match timeout {
-        None => -1,
-        Some(t) => c_int::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(c_int::MAX),
+        None => EpollTimeout::NONE,
+        Some(t) => {
+            EpollTimeout::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(EpollTimeout::MAX)
+        }
     }
 }
 
 /// A buffer for the events of one `wait`.
 pub(crate) struct Events {
-    buf: Box<[libc::epoll_event]>,
+    buf: Box<[EpollEvent]>,
     len: usize,
 }
 
 impl Events {
     /// Room for `capacity` events per `wait` (at least one).
     pub(crate) fn with_capacity(capacity: usize) -> Events {
-        let capacity = capacity.clamp(1, c_int::MAX as usize);
+        // At most `i32::MAX`: nix passes the slice's length as a `c_int`.
+        let capacity = capacity.clamp(1, i32::MAX as usize);
         Events {
-            buf: vec![libc::epoll_event { events: 0, u64: 0 }; capacity].into_boxed_slice(),
+            buf: vec![EpollEvent::empty(); capacity].into_boxed_slice(),
             len: 0,
         }
     }
@@ -205,15 +198,14 @@ impl Events {
     /// The events of the last `wait`.
     pub(crate) fn iter(&self) -> impl Iterator<Item = Event> + '_ {
         self.buf[..self.len].iter().map(|raw| {
-            // Copy the fields out: `epoll_event` is packed on x86-64.
-            let (flags, token) = (raw.events as c_int, raw.u64 as usize);
+            let (flags, token) = (raw.events(), raw.data() as usize);
             Event {
                 token,
-                readable: flags & libc::EPOLLIN != 0,
-                writable: flags & libc::EPOLLOUT != 0,
-                read_closed: flags & (libc::EPOLLRDHUP | libc::EPOLLHUP) != 0,
-                write_closed: flags & libc::EPOLLHUP != 0,
-                error: flags & libc::EPOLLERR != 0,
+                readable: flags.intersects(EpollFlags::EPOLLIN),
+                writable: flags.intersects(EpollFlags::EPOLLOUT),
+                read_closed: flags.intersects(EpollFlags::EPOLLRDHUP | EpollFlags::EPOLLHUP),
+                write_closed: flags.intersects(EpollFlags::EPOLLHUP),
+                error: flags.intersects(EpollFlags::EPOLLERR),
             }
         })
     }
@@ -231,15 +223,20 @@ mod tests {
 
     #[test]
     fn timeouts_round_up_to_whole_milliseconds() {
-        assert_eq!(timeout_ms(None), -1);
-        assert_eq!(timeout_ms(Some(Duration::ZERO)), 0);
-        assert_eq!(timeout_ms(Some(Duration::from_nanos(1))), 1);
-        assert_eq!(timeout_ms(Some(Duration::from_micros(999))), 1);
-        assert_eq!(timeout_ms(Some(Duration::from_millis(1))), 1);
-        assert_eq!(timeout_ms(Some(Duration::from_micros(1001))), 2);
-        assert_eq!(timeout_ms(Some(Duration::from_secs(3))), 3000);
-        assert_eq!(timeout_ms(Some(Duration::from_secs(1 << 40))), c_int::MAX);
-        assert_eq!(timeout_ms(Some(Duration::MAX)), c_int::MAX);
+        let ms = |n: u32| EpollTimeout::try_from(n).unwrap();
+        assert_eq!(timeout_ms(None), EpollTimeout::NONE);
+        assert_eq!(timeout_ms(Some(Duration::ZERO)), ms(0));
+        assert_eq!(timeout_ms(Some(Duration::from_nanos(1))), ms(1));
+        assert_eq!(timeout_ms(Some(Duration::from_micros(999))), ms(1));
+        assert_eq!(timeout_ms(Some(Duration::from_millis(1))), ms(1));
+        assert_eq!(timeout_ms(Some(Duration::from_micros(1001))), ms(2));
+        assert_eq!(timeout_ms(Some(Duration::from_secs(3))), ms(3000));
+        assert_eq!(
+            timeout_ms(Some(Duration::from_secs(1 << 40))),
+            EpollTimeout::MAX
+        );
+        assert_eq!(timeout_ms(Some(Duration::MAX)), EpollTimeout::MAX);
+        assert_eq!(EpollTimeout::MAX, ms(i32::MAX as u32));
     }
 
     #[test]
@@ -249,9 +246,7 @@ mod tests {
             poller.notify().unwrap();
         }
         // One write of 1, not ten: the counter reads 1.
-        let mut counter = [0u8; 8];
-        (&poller.eventfd).read_exact(&mut counter).unwrap();
-        assert_eq!(u64::from_ne_bytes(counter), 1);
+        assert_eq!(poller.eventfd.read().unwrap(), 1);
     }
 
     #[test]
@@ -261,11 +256,35 @@ mod tests {
         let (a, _b) = UnixStream::pair().unwrap();
         poller.add(a.as_raw_fd(), 1).unwrap();
         let err = poller.add(a.as_raw_fd(), 2).unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
+        assert_eq!(err.raw_os_error(), Some(Errno::EEXIST as i32));
+    }
+
+    #[test]
+    fn negative_fds_are_refused_with_ebadf() {
+        let poller = Poller::new().unwrap();
+        for fd in [-1, -2, RawFd::MIN] {
+            let err = poller.add(fd, 1).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(Errno::EBADF as i32));
+            let err = poller.delete(fd).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(Errno::EBADF as i32));
+        }
     }
 
     #[test]
     fn events_capacity_is_at_least_one() {
         assert_eq!(Events::with_capacity(0).buf.len(), 1);
+    }
+
+    #[test]
+    fn event_buffer_is_the_kernel_layout() {
+        // `wait` lends the buffer to the kernel as an `epoll_event` array.
+        assert_eq!(
+            std::mem::size_of::<EpollEvent>(),
+            std::mem::size_of::<libc::epoll_event>()
+        );
+        assert_eq!(
+            std::mem::align_of::<EpollEvent>(),
+            std::mem::align_of::<libc::epoll_event>()
+        );
     }
 }

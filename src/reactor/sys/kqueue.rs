@@ -3,23 +3,26 @@
 //! from other threads.
 //!
 //! This file mirrors `epoll.rs` call for call and follows the same
-//! [contract](super). It is written against the `libc` crate's definitions
-//! for Apple targets, FreeBSD and DragonFly BSD. This repository's machines
-//! and CI run Linux only, so it has never run: it was type-checked and
-//! linted (clippy) on Linux against a copy of `libc` 0.2's Apple and
-//! FreeBSD 12+ kqueue declarations, nothing more. The contract tests in
+//! [contract](super). It is written against nix's kqueue wrappers
+//! (`nix::sys::event`) for Apple targets, FreeBSD and DragonFly BSD. This
+//! repository's machines and CI run Linux only, so it has never run: it was
+//! type-checked and linted (clippy) from Linux for `x86_64-apple-darwin` and
+//! `x86_64-unknown-freebsd`, nothing more. The contract tests in
 //! `sys/mod.rs` are what to run first on a Mac or a BSD.
 
+use std::ffi::c_int;
 use std::fmt;
 use std::io::{self, ErrorKind};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::ptr;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use libc::c_int;
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+use nix::sys::event::{EvFlags, EventFilter, FilterFlag, KEvent, Kqueue};
+use nix::sys::time::TimeSpec;
 
-use super::{cvt, Event, NOTIFY_TOKEN};
+use super::{Event, NOTIFY_TOKEN};
 
 /// The ident of the notification event. `EVFILT_USER` idents are a name
 /// space of their own, unrelated to fd numbers.
@@ -30,7 +33,7 @@ const MAX_TIMEOUT_SECS: u64 = 100_000_000;
 
 /// A kqueue with its notification event. See the [contract](super).
 pub(crate) struct Poller {
-    kq: OwnedFd,
+    kq: Kqueue,
     /// True from the `notify` that triggered the user event until the `wait`
     /// that received it (which resets it, thanks to `EV_CLEAR`). While it is
     /// set, further `notify` calls skip the system call.
@@ -38,42 +41,34 @@ pub(crate) struct Poller {
 }
 
 /// Builds a change or an empty event slot.
-fn kevent(ident: usize, filter: i16, flags: u16, fflags: u32, token: usize) -> libc::kevent {
-    // SAFETY: `kevent` is a plain C struct of integers and one raw pointer
-    // (plus, on FreeBSD 12+, an array of integers); all-zero bits are a
-    // valid value for every field, and the null pointer for `udata`.
-    let mut ev: libc::kevent = unsafe { std::mem::zeroed() };
-    ev.ident = ident as libc::uintptr_t;
-    ev.filter = filter;
-    ev.flags = flags;
-    ev.fflags = fflags;
+fn kevent(
+    ident: usize,
+    filter: EventFilter,
+    flags: EvFlags,
+    fflags: FilterFlag,
+    token: usize,
+) -> KEvent {
     // The token is an integer carried in the pointer-sized user data; it is
-    // never dereferenced.
-    ev.udata = ptr::without_provenance_mut(token);
-    ev
+    // never dereferenced. nix zeroes the fields it takes no argument for.
+    KEvent::new(ident, filter, flags, fflags, 0, token as isize)
 }
 
 impl Poller {
     /// Opens the kqueue (close-on-exec) and adds the notification event.
     pub(crate) fn new() -> io::Result<Poller> {
-        // SAFETY: `kqueue` takes no arguments; its result is checked.
-        let fd = cvt(unsafe { libc::kqueue() })?;
-        // SAFETY: `fd` was just returned by the kernel and nothing else owns
-        // it, so `OwnedFd` may take it over (and close it on drop).
-        let kq = unsafe { OwnedFd::from_raw_fd(fd) };
+        let kq = Kqueue::new()?;
         // macOS has no `kqueue1`: set close-on-exec separately.
-        // SAFETY: `F_SETFD` takes an int argument; `kq` is open.
-        cvt(unsafe { libc::fcntl(kq.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) })?;
+        fcntl(&kq, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
         let poller = Poller {
             kq,
             notified: AtomicBool::new(false),
         };
         poller.apply(
-            &mut [kevent(
+            [kevent(
                 NOTIFY_IDENT,
-                libc::EVFILT_USER,
-                libc::EV_ADD | libc::EV_CLEAR | libc::EV_RECEIPT,
-                0,
+                EventFilter::EVFILT_USER,
+                EvFlags::EV_ADD | EvFlags::EV_CLEAR | EvFlags::EV_RECEIPT,
+                FilterFlag::empty(),
                 NOTIFY_TOKEN,
             )],
             &[],
@@ -83,32 +78,28 @@ impl Poller {
 
     /// Submits `changes`, each of which must carry `EV_RECEIPT`, and returns
     /// the first error among the receipts whose errno is not in `ignore`.
-    fn apply(&self, changes: &mut [libc::kevent], ignore: &[c_int]) -> io::Result<()> {
-        let n = c_int::try_from(changes.len()).expect("a handful of changes");
-        let zero = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // One pointer for both lists: kevent(2) allows the change list and
-        // the event list to be the same array.
-        let list = changes.as_mut_ptr();
-        // SAFETY: `list` points to `n` initialised kevents, exclusively
-        // borrowed for the call; with `EV_RECEIPT` on every change the kernel
-        // writes exactly one receipt per change back into the same array,
-        // never more than `n`. `zero` lives across the call (it only keeps
-        // the call from waiting for unrelated events). The kqueue is open.
-        let rc = unsafe { libc::kevent(self.kq.as_raw_fd(), list, n, list, n, &zero) };
-        if rc < 0 {
-            let err = io::Error::last_os_error();
+    fn apply<const N: usize>(&self, changes: [KEvent; N], ignore: &[Errno]) -> io::Result<()> {
+        // With `EV_RECEIPT` on every change the kernel writes exactly one
+        // receipt per change into the event list, never more than `N`. C
+        // callers may pass the same array as both lists; nix borrows the
+        // change list shared and the event list exclusively, so the receipts
+        // get an array of their own (a copy of the changes, on the stack).
+        let mut receipts = changes;
+        // A zero timeout only keeps the call from waiting for unrelated
+        // events.
+        let zero = *TimeSpec::new(0, 0).as_ref();
+        let n = match self.kq.kevent(&changes, &mut receipts, Some(zero)) {
+            Ok(n) => n,
             // kevent(2): on EINTR the change list has been applied.
-            return match err.kind() {
-                ErrorKind::Interrupted => Ok(()),
-                _ => Err(err),
-            };
-        }
-        for receipt in &changes[..rc as usize] {
-            let errno = receipt.data as c_int;
-            if receipt.flags & libc::EV_ERROR != 0 && errno != 0 && !ignore.contains(&errno) {
+            Err(Errno::EINTR) => return Ok(()),
+            Err(err) => return Err(err.into()),
+        };
+        for receipt in &receipts[..n] {
+            let errno = receipt.data() as c_int;
+            if receipt.flags().contains(EvFlags::EV_ERROR)
+                && errno != 0
+                && !ignore.iter().any(|&e| e as c_int == errno)
+            {
                 return Err(io::Error::from_raw_os_error(errno));
             }
         }
@@ -124,36 +115,38 @@ impl Poller {
             ));
         }
         if fd < 0 {
-            return Err(io::Error::from_raw_os_error(libc::EBADF));
+            return Err(Errno::EBADF.into());
         }
-        let flags = libc::EV_ADD | libc::EV_CLEAR | libc::EV_RECEIPT;
+        let flags = EvFlags::EV_ADD | EvFlags::EV_CLEAR | EvFlags::EV_RECEIPT;
+        let none = FilterFlag::empty();
         let ident = fd as usize;
         // Adding an existing filter just updates it on kqueue, where epoll
         // says EEXIST; the contract follows epoll, and the reactor never adds
         // an fd twice, so this backend does not check.
         self.apply(
-            &mut [
-                kevent(ident, libc::EVFILT_READ, flags, 0, token),
-                kevent(ident, libc::EVFILT_WRITE, flags, 0, token),
+            [
+                kevent(ident, EventFilter::EVFILT_READ, flags, none, token),
+                kevent(ident, EventFilter::EVFILT_WRITE, flags, none, token),
             ],
             // macOS refuses a write filter on a pipe whose reader is gone
             // with EPIPE; the fd is then already at end of file and the read
             // filter reports that.
-            &[libc::EPIPE],
+            &[Errno::EPIPE],
         )
     }
 
     /// Removes both filters of `fd`; the fd itself stays open.
     pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
         if fd < 0 {
-            return Err(io::Error::from_raw_os_error(libc::EBADF));
+            return Err(Errno::EBADF.into());
         }
-        let flags = libc::EV_DELETE | libc::EV_RECEIPT;
+        let flags = EvFlags::EV_DELETE | EvFlags::EV_RECEIPT;
+        let none = FilterFlag::empty();
         let ident = fd as usize;
         self.apply(
-            &mut [
-                kevent(ident, libc::EVFILT_READ, flags, 0, 0),
-                kevent(ident, libc::EVFILT_WRITE, flags, 0, 0),
+            [
+                kevent(ident, EventFilter::EVFILT_READ, flags, none, 0),
+                kevent(ident, EventFilter::EVFILT_WRITE, flags, none, 0),
             ],
             &[],
         )
@@ -162,45 +155,26 @@ impl Poller {
     /// Waits for events, a notification, a signal or the timeout.
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.len = 0;
-        let max = c_int::try_from(events.buf.len()).unwrap_or(c_int::MAX);
         // kqueue takes nanoseconds: no rounding needed, only clamping. Some
         // BSD interfaces refuse very long timeouts (macOS's select(2) rejects
         // more than 10^8 seconds); three years is as good as forever.
-        let ts = timeout.map(|t| libc::timespec {
-            tv_sec: t.as_secs().min(MAX_TIMEOUT_SECS) as libc::time_t,
-            tv_nsec: t.subsec_nanos() as libc::c_long,
+        let ts = timeout.map(|t| {
+            let t = Duration::new(t.as_secs().min(MAX_TIMEOUT_SECS), t.subsec_nanos());
+            *TimeSpec::from_duration(t).as_ref()
         });
-        let ts_ptr = ts
-            .as_ref()
-            .map_or(ptr::null(), |ts| ts as *const libc::timespec);
-        // SAFETY: no changes are passed (null, 0). `events.buf` is an
-        // initialised, writable array of at least `max` kevents, exclusively
-        // borrowed for the call; the kernel writes at most `max` into it.
-        // `ts_ptr` is null or points to `ts`, which outlives the call. The
-        // kqueue is open.
-        let n = unsafe {
-            libc::kevent(
-                self.kq.as_raw_fd(),
-                ptr::null(),
-                0,
-                events.buf.as_mut_ptr(),
-                max,
-                ts_ptr,
-            )
+        // No changes; the kernel writes at most `events.buf.len()` events
+        // into the buffer, which nix lends it as is.
+        let n = match self.kq.kevent(&[], &mut events.buf, ts) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => return Ok(()),
+            Err(err) => return Err(err.into()),
         };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            return match err.kind() {
-                ErrorKind::Interrupted => Ok(()),
-                _ => Err(err),
-            };
-        }
         // Keep the fd events, consume the notification (it is not reported;
         // `EV_CLEAR` already reset it when the kernel returned it).
         let mut kept = 0;
-        for i in 0..n as usize {
+        for i in 0..n {
             let event = events.buf[i];
-            if event.filter == libc::EVFILT_USER {
+            if event.filter() == Ok(EventFilter::EVFILT_USER) {
                 // Same ordering argument as the epoll backend: a `notify`
                 // after this clear triggers the event again.
                 self.notified.swap(false, Ordering::AcqRel);
@@ -220,11 +194,11 @@ impl Poller {
             return Ok(());
         }
         let result = self.apply(
-            &mut [kevent(
+            [kevent(
                 NOTIFY_IDENT,
-                libc::EVFILT_USER,
-                libc::EV_RECEIPT,
-                libc::NOTE_TRIGGER,
+                EventFilter::EVFILT_USER,
+                EvFlags::EV_RECEIPT,
+                FilterFlag::NOTE_TRIGGER,
                 NOTIFY_TOKEN,
             )],
             &[],
@@ -239,28 +213,34 @@ impl Poller {
 impl fmt::Debug for Poller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Poller")
-            .field("kqueue", &self.kq.as_raw_fd())
+            .field("kqueue", &self.kq.as_fd().as_raw_fd())
             .finish()
     }
 }
 
-/// A buffer for the events of one `wait`.
+/// A buffer for the events of one `wait`. nix's `KEvent` is `Send` (its
+/// user data is only ever read as an integer), so this is too.
 pub(crate) struct Events {
-    buf: Box<[libc::kevent]>,
+    buf: Box<[KEvent]>,
     len: usize,
 }
-
-// SAFETY: the only field of `kevent` that is not `Send` is `udata`, a raw
-// pointer that here only ever carries an integer token and is never
-// dereferenced; the buffer is plain owned data.
-unsafe impl Send for Events {}
 
 impl Events {
     /// Room for `capacity` events per `wait` (at least one).
     pub(crate) fn with_capacity(capacity: usize) -> Events {
+        // At most `c_int::MAX`: nix passes the slice's length as a `c_int`.
         let capacity = capacity.clamp(1, c_int::MAX as usize);
+        // The slots' contents do not matter (the kernel overwrites those it
+        // reports, and only those are read); nix needs some filter.
+        let empty = kevent(
+            0,
+            EventFilter::EVFILT_READ,
+            EvFlags::empty(),
+            FilterFlag::empty(),
+            0,
+        );
         Events {
-            buf: vec![kevent(0, 0, 0, 0, 0); capacity].into_boxed_slice(),
+            buf: vec![empty; capacity].into_boxed_slice(),
             len: 0,
         }
     }
@@ -269,20 +249,21 @@ impl Events {
     /// so one fd can appear twice (once readable, once writable).
     pub(crate) fn iter(&self) -> impl Iterator<Item = Event> + '_ {
         self.buf[..self.len].iter().map(|raw| {
-            let eof = raw.flags & libc::EV_EOF != 0;
+            let flags = raw.flags();
+            let eof = flags.contains(EvFlags::EV_EOF);
             // With EV_EOF, `fflags` holds the socket's pending error, if any.
-            let error = raw.flags & libc::EV_ERROR != 0 || (eof && raw.fflags != 0);
+            let error = flags.contains(EvFlags::EV_ERROR) || (eof && raw.fflags().bits() != 0);
             let mut event = Event {
-                token: raw.udata.addr(),
+                token: raw.udata() as usize,
                 error,
                 ..Event::default()
             };
-            match raw.filter {
-                libc::EVFILT_READ => {
+            match raw.filter() {
+                Ok(EventFilter::EVFILT_READ) => {
                     event.readable = true;
                     event.read_closed = eof;
                 }
-                libc::EVFILT_WRITE => {
+                Ok(EventFilter::EVFILT_WRITE) => {
                     event.writable = true;
                     event.write_closed = eof;
                 }

@@ -45,9 +45,10 @@
 //!
 //! The epoll backend is the one the test suite runs on. The kqueue backend
 //! mirrors it call for call; it is compiled only on Apple targets, FreeBSD
-//! and DragonFly BSD, and has been type-checked but never run (this
-//! repository's machines and CI run Linux). The contract tests below use
-//! only this module's API, so they run unchanged on a Mac or a BSD.
+//! and DragonFly BSD, and has been type-checked for macOS and FreeBSD but
+//! never run (this repository's machines and CI run Linux). The contract
+//! tests below use only this module's API, so they run unchanged on a Mac
+//! or a BSD.
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod epoll;
@@ -84,16 +85,6 @@ pub(crate) const NOTIFY_TOKEN: usize = usize::MAX;
 
 /// Events a backend allocates room for when the caller has no opinion.
 pub(crate) const DEFAULT_EVENT_CAPACITY: usize = 1024;
-
-/// A system call's return value, or the error it set in `errno` (when it
-/// returned -1).
-fn cvt(rc: std::ffi::c_int) -> std::io::Result<std::ffi::c_int> {
-    if rc == -1 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
-}
 
 /// One readiness report for a registered fd, platform-neutral.
 ///
@@ -405,20 +396,20 @@ mod tests {
     fn signal_interrupting_wait_is_not_an_error() {
         use std::os::unix::thread::JoinHandleExt;
 
-        extern "C" fn on_signal(_: libc::c_int) {}
+        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
-        // SAFETY: a zeroed `sigaction` is a valid empty action (no flags, an
-        // empty mask); we then set a handler that does nothing, which is
-        // async-signal-safe. Installing it for SIGUSR2, which nothing else in
-        // this test process uses, cannot disturb other tests.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            assert_eq!(
-                libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()),
-                0
-            );
-        }
+        extern "C" fn on_signal(_: std::ffi::c_int) {}
+
+        // No flags, an empty mask, and a handler that does nothing.
+        let action = SigAction::new(
+            SigHandler::Handler(on_signal),
+            SaFlags::empty(),
+            SigSet::empty(),
+        );
+        // SAFETY: the handler does nothing, which is async-signal-safe.
+        // Installing it for SIGUSR2, which nothing else in this test process
+        // uses, cannot disturb other tests.
+        unsafe { sigaction(Signal::SIGUSR2, &action) }.unwrap();
 
         let poller = Arc::new(Poller::new().unwrap());
         let done = Arc::new(AtomicBool::new(false));
@@ -443,6 +434,8 @@ mod tests {
             if done.load(Ordering::SeqCst) {
                 break;
             }
+            // libc: nix's `pthread_kill` is behind its `pthread` feature, which
+            // the crate does not otherwise need.
             // SAFETY: `pthread` names a thread that is still joinable (we join
             // it below), so the id is valid; the handler installed above makes
             // SIGUSR2 harmless.
