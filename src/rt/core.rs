@@ -3,11 +3,10 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::Duration;
@@ -15,8 +14,10 @@ use std::time::Duration;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use super::dump::{Dump, TaskInfo, TaskStatus, WaitReason};
+use super::group::Group;
+use super::pool::Pool;
 use super::task::{
-    JoinError, JoinHandle, JoinInner, Task, TaskCoroutine, TaskHandle, TaskId, TaskKey,
+    Home, JoinError, JoinHandle, JoinInner, Task, TaskCoroutine, TaskHandle, TaskId, TaskKey,
 };
 use super::timers::Timers;
 use crate::coro::{self, FrameSpec, Park};
@@ -71,7 +72,24 @@ struct Slot {
     task: Option<Rc<Task>>,
 }
 
-/// A runtime's thread-local state.
+/// A run queue entry that is no task: start the next group of this
+/// worker's deque here, so that groups start in spawn order among the
+/// tasks that became runnable around them.
+const GROUP_MARK: TaskKey = TaskKey {
+    index: u32::MAX,
+    generation: u32::MAX,
+};
+
+/// What a worker of a multi-worker runtime has besides its core.
+pub(crate) struct WorkerCtx {
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) index: usize,
+    /// Unstarted groups spawned here, and stolen batches.
+    pub(crate) local: crossbeam_deque::Worker<Group>,
+}
+
+/// A runtime's thread-local state (one worker's, in a multi-worker
+/// runtime).
 pub(crate) struct Core {
     pub(crate) shared: Arc<RuntimeShared>,
     slots: RefCell<Vec<Slot>>,
@@ -81,7 +99,10 @@ pub(crate) struct Core {
     remote_drained: Cell<Vec<TaskKey>>,
     pub(crate) timers: Timers,
     next_task_id: Cell<u64>,
+    /// Tasks of this worker not yet finished.
     live: Cell<usize>,
+    /// `None` for a single-thread runtime.
+    pub(crate) worker: Option<WorkerCtx>,
     pub(crate) stack_size: usize,
     shutting_down: Cell<bool>,
 }
@@ -124,17 +145,26 @@ impl Drop for CurrentTask {
 }
 
 /// Clears the thread's runtime pointer when `run` ends, even by a panic.
-pub(crate) struct EnterGuard<'core>(u64, PhantomData<&'core Core>);
+pub(crate) struct EnterGuard<'core>(&'core Core);
 
 impl Drop for EnterGuard<'_> {
     fn drop(&mut self) {
-        super::signal::unregister(self.0);
+        if std::thread::panicking() {
+            // The scheduler itself unwinds: unwind the tasks while the
+            // runtime is still reachable from their destructors.
+            self.0.unwind_remaining();
+        }
+        super::signal::unregister(self.0.shared.id);
         CORE.with(|c| c.set(ptr::null()));
     }
 }
 
 impl Core {
-    pub(crate) fn new(shared: Arc<RuntimeShared>, stack_size: usize) -> Self {
+    pub(crate) fn new(
+        shared: Arc<RuntimeShared>,
+        stack_size: usize,
+        worker: Option<WorkerCtx>,
+    ) -> Self {
         Core {
             shared,
             slots: RefCell::new(Vec::new()),
@@ -144,6 +174,7 @@ impl Core {
             timers: Timers::new(),
             next_task_id: Cell::new(1),
             live: Cell::new(0),
+            worker,
             stack_size,
             shutting_down: Cell::new(false),
         }
@@ -163,7 +194,7 @@ impl Core {
             c.set(self);
         });
         super::signal::register(self.shared.id, &self.shared.reactor);
-        EnterGuard(self.shared.id, PhantomData)
+        EnterGuard(self)
     }
 
     fn task(&self, key: TaskKey) -> Option<Rc<Task>> {
@@ -197,11 +228,11 @@ impl Core {
     /// Puts the running task at the back of the run queue.
     pub(crate) fn reschedule(&self, task: &Task) {
         task.state.set(TaskStatus::Runnable);
-        self.run_queue.borrow_mut().push_back(task.handle.key);
+        self.run_queue.borrow_mut().push_back(task.key);
     }
 
-    /// Creates a task. `body` runs on its own stack; its result goes to the
-    /// returned handle.
+    /// Creates a task on this worker. `body` runs on its own stack; its
+    /// result goes to the returned handle.
     pub(crate) fn spawn<T, F>(
         &self,
         name: Option<Box<str>>,
@@ -215,7 +246,7 @@ impl Core {
     {
         // SAFETY: `F` and `T` are `'static`, so the body borrows nothing
         // that could end before the coroutine does.
-        unsafe { self.build_task(name, stack_size, spawned_at, body) }
+        unsafe { self.spawn_here(name, stack_size, spawned_at, body) }
     }
 
     /// Creates the main task of `run`, whose body may borrow from the
@@ -233,12 +264,57 @@ impl Core {
     {
         // SAFETY: forwarded from this function's contract.
         unsafe {
-            self.build_task(
+            self.spawn_here(
                 Some("main".into()),
                 self.stack_size,
                 Location::caller(),
                 body,
             )
+        }
+    }
+
+    /// Queues a `Send` task as an unstarted group on this worker's deque,
+    /// where any worker may take it; its stack is mapped when it starts.
+    pub(crate) fn spawn_group<T, F>(
+        &self,
+        worker: &WorkerCtx,
+        name: Option<Box<str>>,
+        stack_size: usize,
+        spawned_at: &'static Location<'static>,
+        body: F,
+    ) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let handle = Arc::new(TaskHandle::unstarted(self.next_id()));
+        let join = Arc::new(JoinInner::new());
+        let group = Group::new(
+            handle.clone(),
+            join.clone(),
+            name,
+            stack_size,
+            spawned_at,
+            body,
+        );
+        worker.pool.task_added();
+        worker.local.push(group);
+        self.run_queue.borrow_mut().push_back(GROUP_MARK);
+        worker.pool.queued();
+        JoinHandle {
+            inner: join,
+            task: handle,
+        }
+    }
+
+    fn next_id(&self) -> TaskId {
+        let n = self.next_task_id.get();
+        self.next_task_id.set(n + 1);
+        // Ids are unique per runtime: worker `i` of `w` hands out
+        // `n * w + i`, without sharing a counter.
+        match &self.worker {
+            Some(w) => TaskId(n * w.pool.size() as u64 + w.index as u64),
+            None => TaskId(n),
         }
     }
 
@@ -249,7 +325,7 @@ impl Core {
     ///
     /// The task's coroutine must be driven to completion or dropped before
     /// anything `body` borrows goes away.
-    unsafe fn build_task<'a, T, F>(
+    unsafe fn spawn_here<'a, T, F>(
         &self,
         name: Option<Box<str>>,
         stack_size: usize,
@@ -263,36 +339,119 @@ impl Core {
         coro::ensure_handler();
         let stack = PooledStack::take(stack_size)?;
         let key = self.reserve_slot();
-        let id = TaskId(self.next_task_id.get());
-        self.next_task_id.set(id.0 + 1);
-        let handle = Arc::new(TaskHandle {
+        let home = Home {
             key,
-            id,
-            shared: self.shared.clone(),
-            // A task spawned while `run` shuts down (by a cancelled task's
-            // destructor, say) is cancelled from birth, so shutdown ends.
-            cancel: AtomicBool::new(self.shutting_down.get()),
-        });
+            worker: self.shared.clone(),
+        };
+        // A task spawned while `run` shuts down (by a cancelled task's
+        // destructor, say) is cancelled from birth, so shutdown ends.
+        let handle = Arc::new(TaskHandle::started(
+            self.next_id(),
+            home,
+            self.shutting_down.get(),
+        ));
         let join = Arc::new(JoinInner::new());
-        let (task_handle, task_join) = (handle.clone(), join.clone());
+        let task_join = join.clone();
+        let body = move |failed: Option<JoinError>| match failed {
+            None => task_join.run_and_complete(body),
+            Some(err) => task_join.complete_caught(Err(err)),
+        };
+        if let Some(worker) = &self.worker {
+            worker.pool.task_added();
+        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.install_task(stack, key, handle.clone(), name, spawned_at, body) };
+        self.run_queue.borrow_mut().push_back(key);
+        Ok(JoinHandle {
+            inner: join,
+            task: handle,
+        })
+    }
+
+    /// Starts an unstarted group here: maps its stack and enters it in the
+    /// task table. `None` if it was cancelled first or the runtime shuts
+    /// down (then no stack is mapped), or if its stack cannot be mapped
+    /// (then its join handle reports that as a panic).
+    fn start_group(&self, group: Group) -> Option<TaskKey> {
+        let worker = self
+            .worker
+            .as_ref()
+            .expect("groups exist on worker threads only");
+        if worker.pool.is_shutting_down() {
+            group.discard();
+            worker.pool.task_done();
+            return None;
+        }
+        let key = self.reserve_slot();
+        let home = Home {
+            key,
+            worker: self.shared.clone(),
+        };
+        if !group.handle.start(home) {
+            // Cancelled before it started: its canceller completed it.
+            self.free_slot(key);
+            drop(group);
+            worker.pool.task_done();
+            return None;
+        }
+        coro::ensure_handler();
+        let stack = match PooledStack::take(group.stack_size) {
+            Ok(stack) => stack,
+            Err(err) => {
+                self.free_slot(key);
+                let message = format!("corio: cannot start a spawned task: {err}");
+                (group.body)(Some(JoinError::Panicked(Box::new(message))));
+                worker.pool.task_done();
+                return None;
+            }
+        };
+        // SAFETY: a group's body is `'static`: it borrows nothing.
+        unsafe {
+            self.install_task(
+                stack,
+                key,
+                group.handle,
+                group.name,
+                group.spawned_at,
+                group.body,
+            )
+        };
+        Some(key)
+    }
+
+    /// Builds a task's coroutine on `stack` and puts the task in slot
+    /// `key`. `body` runs the task (`None`) or completes it with an error
+    /// without running it; it runs on the task's own stack.
+    ///
+    /// # Safety
+    ///
+    /// The task's coroutine must be driven to completion or dropped before
+    /// anything `body` borrows goes away.
+    unsafe fn install_task<'a>(
+        &self,
+        stack: PooledStack,
+        key: TaskKey,
+        handle: Arc<TaskHandle>,
+        name: Option<Box<str>>,
+        spawned_at: &'static Location<'static>,
+        body: impl FnOnce(Option<JoinError>) + 'a,
+    ) {
         let spec = FrameSpec::new(&stack, name.clone());
+        let task_handle = handle.clone();
         let entry = move |yielder: &Yielder<(), ()>, ()| {
             let frame = spec.into_frame(Park::Inline(yielder));
             coro::set_current(&frame);
             // Completed on the task's own stack while its frame is still
             // current.
-            if task_handle.cancel.load(Ordering::Acquire) {
-                task_join.complete_caught(Err(JoinError::Cancelled));
-            } else {
-                task_join.run_and_complete(body);
-            }
+            body(task_handle.is_cancelled().then_some(JoinError::Cancelled));
         };
         // SAFETY: forwarded from this function's contract: the coroutine
         // is driven to completion or dropped before the body's borrows end.
         let coroutine: TaskCoroutine = unsafe { Coroutine::with_stack_unchecked(stack, entry) };
         let task = Rc::new(Task {
             waker: Waker::from(handle.clone()),
-            handle: handle.clone(),
+            handle,
+            key,
             name,
             spawned_at,
             state: Cell::new(TaskStatus::Runnable),
@@ -303,11 +462,6 @@ impl Core {
         });
         self.slots.borrow_mut()[key.index as usize].task = Some(task);
         self.live.set(self.live.get() + 1);
-        self.run_queue.borrow_mut().push_back(key);
-        Ok(JoinHandle {
-            inner: join,
-            task: handle,
-        })
     }
 
     fn reserve_slot(&self) -> TaskKey {
@@ -330,6 +484,14 @@ impl Core {
         }
     }
 
+    /// Gives back a slot reserved for a task that was never installed.
+    fn free_slot(&self, key: TaskKey) {
+        let mut slots = self.slots.borrow_mut();
+        let slot = &mut slots[key.index as usize];
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.borrow_mut().push(key.index);
+    }
+
     fn release_slot(&self, key: TaskKey) {
         let task = {
             let mut slots = self.slots.borrow_mut();
@@ -340,6 +502,9 @@ impl Core {
         self.free.borrow_mut().push(key.index);
         if task.is_some() {
             self.live.set(self.live.get() - 1);
+            if let Some(worker) = &self.worker {
+                worker.pool.task_done();
+            }
         }
         // The task (and its finished coroutine's stack) drops here, outside
         // the borrow of the table.
@@ -368,7 +533,7 @@ impl Core {
                 // The task set its own state (parked or rescheduled) before
                 // switching out.
             }
-            CoroutineResult::Return(()) => self.release_slot(task.handle.key),
+            CoroutineResult::Return(()) => self.release_slot(task.key),
         }
     }
 
@@ -399,7 +564,9 @@ impl Core {
                 }
                 let next = self.run_queue.borrow_mut().pop_front();
                 let Some(key) = next else { break };
-                if let Some(task) = self.task(key) {
+                if key == GROUP_MARK {
+                    self.start_next_group();
+                } else if let Some(task) = self.task(key) {
                     self.run_task(task);
                 }
                 if done(self) {
@@ -416,6 +583,13 @@ impl Core {
                         self.turn(Some(Duration::ZERO));
                     }
                     self.drain_remote();
+                    // Groups queued from outside the workers must not wait
+                    // for this worker to run dry.
+                    if let Some(worker) = &self.worker {
+                        if let Some(group) = worker.pool.take_injected(&worker.local) {
+                            self.start_and_queue(group);
+                        }
+                    }
                 }
             }
             let next_timer = self.timers.fire(|key| self.wake_local(key));
@@ -425,8 +599,43 @@ impl Core {
             if done(self) {
                 return;
             }
-            self.turn(next_timer);
+            if let Some(worker) = &self.worker {
+                // Nothing runnable here: start a group from any queue, and
+                // only when there is none, sleep.
+                let found = worker
+                    .pool
+                    .find_group(worker.index, &worker.local)
+                    .or_else(|| worker.pool.sleep_or_find(worker.index, &worker.local));
+                if let Some(group) = found {
+                    self.start_and_queue(group);
+                    continue;
+                }
+                self.turn(next_timer);
+                worker.pool.woke(worker.index);
+            } else {
+                self.turn(next_timer);
+            }
             since_io = 0;
+        }
+    }
+
+    /// Starts the oldest group of this worker's deque and runs it at once,
+    /// in the place of the run queue entry that stood for it.
+    fn start_next_group(&self) {
+        let Some(worker) = &self.worker else { return };
+        // The group may have been stolen: then this entry starts the next
+        // one, or nothing.
+        if let Some(group) = worker.local.pop() {
+            if let Some(task) = self.start_group(group).and_then(|key| self.task(key)) {
+                self.run_task(task);
+            }
+        }
+    }
+
+    /// Starts a group taken from a queue and puts it in the run queue.
+    fn start_and_queue(&self, group: Group) {
+        if let Some(key) = self.start_group(group) {
+            self.run_queue.borrow_mut().push_back(key);
         }
     }
 
@@ -449,11 +658,50 @@ impl Core {
             .filter_map(|s| s.task.clone())
             .collect();
         for task in &tasks {
-            task.handle.cancel.store(true, Ordering::Release);
-            self.wake_local(task.handle.key);
+            task.handle.cancel();
+            self.wake_local(task.key);
         }
         drop(tasks);
-        self.run_until(|core| core.live.get() == 0);
+        match &self.worker {
+            None => self.run_until(|core| core.live.get() == 0),
+            Some(worker) => {
+                // Unstarted groups are given up without mapping a stack;
+                // the workers keep turning until the last task anywhere has
+                // unwound, as it may wait on I/O or on another worker.
+                worker.pool.discard_groups(worker.index, &worker.local);
+                self.run_until(|core| core.live.get() == 0 && worker.pool.live() == 0);
+            }
+        }
+    }
+
+    /// Unwinds every task left in the table, with this core still entered
+    /// and each task marked as running, so that a destructor that waits
+    /// finds its runtime (after a panic in the scheduler itself).
+    fn unwind_remaining(&self) {
+        let tasks: Vec<_> = self
+            .slots
+            .borrow_mut()
+            .iter_mut()
+            .filter_map(|s| s.task.take())
+            .collect();
+        self.live.set(0);
+        for task in tasks {
+            task.handle.cancel();
+            let _current = CurrentTask(CURRENT_TASK.with(|c| c.replace(Rc::as_ptr(&task))));
+            let _restore = coro::Restore(coro::current());
+            // The coroutine is taken out before it drops, so the task's own
+            // code finds the table consistent.
+            let coroutine = task.coroutine.borrow_mut().take();
+            drop(coroutine);
+            drop(_restore);
+            drop(_current);
+            if let Some(worker) = &self.worker {
+                worker.pool.task_done();
+            }
+        }
+        if let Some(worker) = &self.worker {
+            worker.pool.discard_groups(worker.index, &worker.local);
+        }
     }
 
     /// One round of the reactor and timers for a task that waits without

@@ -73,10 +73,13 @@
 mod blocking;
 mod core;
 mod dump;
+mod group;
 mod park;
+mod pool;
 mod signal;
 mod task;
 mod timers;
+mod workers;
 
 use std::io;
 use std::panic::{resume_unwind, Location};
@@ -129,23 +132,36 @@ pub struct Runtime {
     /// two schedulers never share a poller.
     reactor: std::sync::Mutex<Option<Reactor>>,
     stack_size: usize,
+    workers: usize,
 }
 
 /// Configures a [`Runtime`].
 #[derive(Clone, Debug)]
 pub struct Builder {
     stack_size: usize,
+    workers: usize,
 }
 
 impl Default for Builder {
     fn default() -> Self {
         Builder {
             stack_size: stack::DEFAULT_STACK_SIZE,
+            workers: 1,
         }
     }
 }
 
 impl Builder {
+    /// Sets how many worker threads run the runtime's tasks (at least 1;
+    /// [`Runtime::builder`] starts with 1, [`Runtime::multi_thread`] with
+    /// the machine's available parallelism). The thread that calls
+    /// [`Runtime::run`] is worker 0; the others are started by `run` and
+    /// joined before it returns.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+
     /// Sets the default stack size of this runtime's tasks (a task's own
     /// builder may override it).
     pub fn stack_size(mut self, bytes: usize) -> Self {
@@ -162,14 +178,28 @@ impl Builder {
         Ok(Runtime {
             reactor: std::sync::Mutex::new(Some(Reactor::new()?)),
             stack_size: self.stack_size,
+            workers: self.workers,
         })
     }
 }
 
 impl Runtime {
-    /// A builder for a configured runtime.
+    /// A builder for a configured runtime, with one worker thread (the
+    /// caller of `run`) unless [`Builder::workers`] says otherwise.
     pub fn builder() -> Builder {
         Builder::default()
+    }
+
+    /// A builder for a runtime with one worker thread per available CPU
+    /// ([`std::thread::available_parallelism`]).
+    pub fn multi_thread() -> Builder {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        Builder::default().workers(cpus)
+    }
+
+    /// How many worker threads `run` uses.
+    pub fn workers(&self) -> usize {
+        self.workers
     }
 
     /// Runs `main` as the main task of this runtime on the calling thread,
@@ -201,7 +231,17 @@ impl Runtime {
         }
         let _give_back = GiveBack(&self.reactor, Some(reactor.clone()));
         let shared = Arc::new(RuntimeShared::new(reactor));
-        let core = Core::new(shared, self.stack_size);
+        // Declared before the core, so that it joins the other workers
+        // after worker 0 has shut down (or unwound).
+        let mut threads = None;
+        let worker = if self.workers > 1 {
+            let (worker, started) = workers::start(shared.clone(), self.workers, self.stack_size);
+            threads = Some(started);
+            Some(worker)
+        } else {
+            None
+        };
+        let core = Core::new(shared, self.stack_size, worker);
         let _entered = core.enter();
         // SAFETY: the main task is run to completion by `run_until` below;
         // if the scheduler itself panics first, `core` is dropped during
@@ -210,7 +250,14 @@ impl Runtime {
         let main_task =
             unsafe { core.spawn_main(main) }.unwrap_or_else(|e| panic!("corio::run: {e}"));
         core.run_until(|_| main_task.is_finished());
+        if let Some(worker) = &core.worker {
+            worker.pool.begin_shutdown();
+        }
         core.shutdown();
+        drop(_entered);
+        if let Some(threads) = threads.take() {
+            threads.join();
+        }
         match main_task.inner.take() {
             Some(Ok(value)) => value,
             Some(Err(JoinError::Panicked(payload))) => resume_unwind(payload),
@@ -310,7 +357,7 @@ impl TaskBuilder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.spawn_local(f)
+        self.spawn_send(f)
     }
 
     /// Spawns a task that stays on this thread; see [`spawn_local`].
@@ -332,6 +379,27 @@ impl TaskBuilder {
         let core = current_core().expect("corio: spawn needs a running runtime (use corio::run)");
         let stack_size = self.options.stack_size_or(core.stack_size);
         core.spawn(self.options.name, stack_size, location, f)
+    }
+
+    /// Spawns a `Send` task: on a multi-worker runtime, a new group queued
+    /// unstarted, which any worker may take; its stack is mapped when it
+    /// starts, and a failure to map it is reported by its join handle as a
+    /// panic.
+    #[track_caller]
+    fn spawn_send<F, T>(self, f: F) -> Result<JoinHandle<T>, StackError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let location = Location::caller();
+        let core = current_core().expect("corio: spawn needs a running runtime (use corio::run)");
+        let stack_size = self.options.stack_size_or(core.stack_size);
+        match &core.worker {
+            Some(worker) => {
+                Ok(core.spawn_group(worker, self.options.name, stack_size, location, f))
+            }
+            None => core.spawn(self.options.name, stack_size, location, f),
+        }
     }
 }
 

@@ -5,7 +5,6 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -74,7 +73,7 @@ fn park_while_unwinding(core: &Core, task: &Task, reason: WaitReason) {
 /// Unwinds the running task if it was cancelled or a timeout expired.
 #[inline]
 fn check_interrupts(task: &Task) {
-    if task.handle.cancel.load(Ordering::Acquire) {
+    if task.handle.is_cancelled() {
         cancelled();
     }
     if !task.deadlines.borrow().is_empty() {
@@ -169,7 +168,7 @@ impl TimerGuard {
     fn arm(core: &Core, at: Instant, task: &Task) -> TimerGuard {
         TimerGuard {
             runtime: core.shared.id(),
-            timer: core.timers.add(at, task.handle.key),
+            timer: core.timers.add(at, task.key),
         }
     }
 }

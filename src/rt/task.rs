@@ -6,8 +6,8 @@ use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 
 use corosensei::Coroutine;
@@ -36,22 +36,92 @@ impl fmt::Display for TaskId {
     }
 }
 
-/// The part of a task other threads may touch: wakers point here, and
-/// `JoinHandle::cancel` sets the flag.
-pub(crate) struct TaskHandle {
+/// Set in [`TaskHandle::state`] once a worker has started the task.
+const STARTED: u8 = 1;
+/// Set in [`TaskHandle::state`] once the task has been cancelled.
+const CANCELLED: u8 = 2;
+
+/// Where a started task lives: its slot in the task table of the worker
+/// that started it, and that worker's wake-up queue.
+pub(crate) struct Home {
     pub(crate) key: TaskKey,
+    pub(crate) worker: Arc<RuntimeShared>,
+}
+
+/// The part of a task other threads may touch: wakers point here, and
+/// `JoinHandle::cancel` sets its cancel bit.
+pub(crate) struct TaskHandle {
     pub(crate) id: TaskId,
-    pub(crate) shared: Arc<RuntimeShared>,
-    pub(crate) cancel: AtomicBool,
+    /// `STARTED` and `CANCELLED`. One word settles a cancel racing with a
+    /// start (or a steal): whichever sets its bit first decides.
+    state: AtomicU8,
+    /// Set once, by the worker that starts the task, before `STARTED`.
+    home: OnceLock<Home>,
+}
+
+impl TaskHandle {
+    /// A task started at once on the spawning worker.
+    pub(crate) fn started(id: TaskId, home: Home, cancelled: bool) -> TaskHandle {
+        TaskHandle {
+            id,
+            state: AtomicU8::new(if cancelled {
+                STARTED | CANCELLED
+            } else {
+                STARTED
+            }),
+            home: OnceLock::from(home),
+        }
+    }
+
+    /// A task queued unstarted, to be started by whichever worker takes it.
+    pub(crate) fn unstarted(id: TaskId) -> TaskHandle {
+        TaskHandle {
+            id,
+            state: AtomicU8::new(0),
+            home: OnceLock::new(),
+        }
+    }
+
+    /// Records where the task starts and marks it started. Returns `false`
+    /// if it was cancelled first: then it must not run, and the canceller
+    /// has completed its join slot.
+    pub(crate) fn start(&self, home: Home) -> bool {
+        let _ = self.home.set(home);
+        // Release: a canceller that sees STARTED sees `home` too.
+        self.state.fetch_or(STARTED, Ordering::AcqRel) & CANCELLED == 0
+    }
+
+    /// Sets the cancel bit and wakes the task if it runs somewhere. Returns
+    /// `true` when the task had neither started nor been cancelled: it will
+    /// never run, and the caller completes its join slot.
+    pub(crate) fn cancel(&self) -> bool {
+        let previous = self.state.fetch_or(CANCELLED, Ordering::AcqRel);
+        if previous & STARTED != 0 {
+            self.wake();
+        }
+        previous == 0
+    }
+
+    /// Whether the task has been cancelled.
+    #[inline]
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CANCELLED != 0
+    }
+
+    fn wake(&self) {
+        if let Some(home) = self.home.get() {
+            home.worker.wake(home.key);
+        }
+    }
 }
 
 impl Wake for TaskHandle {
     fn wake(self: Arc<Self>) {
-        self.shared.wake(self.key);
+        TaskHandle::wake(&self);
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.shared.wake(self.key);
+        TaskHandle::wake(self);
     }
 }
 
@@ -67,6 +137,8 @@ pub(crate) type TaskCoroutine = Coroutine<(), (), (), PooledStack>;
 /// A task as its runtime's thread sees it.
 pub(crate) struct Task {
     pub(crate) handle: Arc<TaskHandle>,
+    /// Its slot in this worker's task table (also in `handle`'s home).
+    pub(crate) key: TaskKey,
     /// A waker for `handle`, made once, so a wait lends it instead of
     /// cloning an `Arc` each time.
     pub(crate) waker: Waker,
@@ -277,8 +349,11 @@ impl<T> JoinHandle<T> {
     /// finished keeps its result. Cancelling is idempotent and may be done
     /// from any thread.
     pub fn cancel(&self) {
-        self.task.cancel.store(true, Ordering::Release);
-        self.task.shared.wake(self.task.key);
+        if self.task.cancel() {
+            // It had not started: it never will, and nothing else
+            // completes it.
+            Arc::clone(&self.inner).complete_caught(Err(JoinError::Cancelled));
+        }
     }
 
     /// Whether the task has finished (returned, panicked or been

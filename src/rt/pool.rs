@@ -1,0 +1,205 @@
+//! The runtime-wide part of a multi-worker runtime: the queues of
+//! unstarted groups, the sleeping workers, the live count and shutdown.
+//!
+//! Each worker owns a FIFO deque of unstarted groups (`spawn` pushes onto
+//! the spawning worker's). A worker with nothing runnable takes from its
+//! own deque, then the shared injector, then steals a batch from a
+//! sibling. With nothing found it sleeps in its poller, after announcing
+//! itself as sleeping and looking at the queues once more; a spawn that
+//! sees a sleeper wakes one (and one only: the sleeper's flag is taken
+//! with a swap, which coalesces wake-ups).
+
+use std::any::Any;
+use std::iter;
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+
+use super::core::RuntimeShared;
+use super::group::Group;
+use crate::util::lock;
+
+/// What all workers of one runtime share.
+pub(crate) struct Pool {
+    injector: Injector<Group>,
+    stealers: Box<[Stealer<Group>]>,
+    /// Each worker's wake-up side (its remote queue and reactor).
+    pub(crate) workers: Box<[Arc<RuntimeShared>]>,
+    /// Per worker: asleep in its poller, or about to be, and not yet woken.
+    sleeping: Box<[AtomicBool]>,
+    sleepers: AtomicUsize,
+    /// Tasks of the whole runtime not yet finished, started or not.
+    live: AtomicUsize,
+    shutdown: AtomicBool,
+    /// The first panic that escaped a worker's scheduler.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+impl Pool {
+    /// A pool for these workers, and the local deque of each.
+    pub(crate) fn new(workers: Vec<Arc<RuntimeShared>>) -> (Arc<Pool>, Vec<Worker<Group>>) {
+        let locals: Vec<Worker<Group>> = workers.iter().map(|_| Worker::new_fifo()).collect();
+        let pool = Pool {
+            injector: Injector::new(),
+            stealers: locals.iter().map(Worker::stealer).collect(),
+            sleeping: workers.iter().map(|_| AtomicBool::new(false)).collect(),
+            workers: workers.into_boxed_slice(),
+            sleepers: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            panic: Mutex::new(None),
+        };
+        (Arc::new(pool), locals)
+    }
+
+    /// How many workers the runtime has.
+    pub(crate) fn size(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// After a group was queued: wakes one sleeping worker, if any sleeps,
+    /// so that it can take the group.
+    #[inline]
+    pub(crate) fn queued(&self) {
+        // Pairs with the fence in `sleep_or_find`: either the sleeper sees
+        // the group or this sees the sleeper.
+        fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::Relaxed) > 0 {
+            self.wake_one();
+        }
+    }
+
+    #[cold]
+    fn wake_one(&self) {
+        for (index, flag) in self.sleeping.iter().enumerate() {
+            if flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::AcqRel) {
+                self.sleepers.fetch_sub(1, Ordering::Relaxed);
+                // A failed notify leaves the worker asleep until its next
+                // timer or event; the group is still there to take.
+                let _ = self.workers[index].reactor.notify();
+                return;
+            }
+        }
+    }
+
+    /// Takes a group for worker `index`: its own deque first, then the
+    /// injector, then a batch stolen from a sibling.
+    pub(crate) fn find_group(&self, index: usize, local: &Worker<Group>) -> Option<Group> {
+        if let Some(group) = local.pop() {
+            return Some(group);
+        }
+        self.steal_group(index, local)
+    }
+
+    /// Takes from the injector or a sibling, moving a batch to `local`.
+    pub(crate) fn steal_group(&self, index: usize, local: &Worker<Group>) -> Option<Group> {
+        let n = self.stealers.len();
+        iter::repeat_with(|| {
+            self.injector.steal_batch_and_pop(local).or_else(|| {
+                // Siblings in turn, starting after this worker, so that
+                // thieves spread over their victims.
+                (1..n)
+                    .map(|k| &self.stealers[(index + k) % n])
+                    .map(|s| s.steal_batch_and_pop(local))
+                    .collect::<Steal<Group>>()
+            })
+        })
+        .find(|s| !s.is_retry())
+        .and_then(Steal::success)
+    }
+
+    /// A group queued in the injector (from outside the workers), moving a
+    /// batch of them to `local`.
+    pub(crate) fn take_injected(&self, local: &Worker<Group>) -> Option<Group> {
+        if self.injector.is_empty() {
+            return None;
+        }
+        iter::repeat_with(|| self.injector.steal_batch_and_pop(local))
+            .find(|s| !s.is_retry())
+            .and_then(Steal::success)
+    }
+
+    /// Whether any group waits anywhere.
+    fn has_groups(&self, local: &Worker<Group>) -> bool {
+        !local.is_empty()
+            || !self.injector.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    /// Marks worker `index` as about to sleep, then looks at the queues
+    /// once more. Returns a group if one turned up (and the worker is not
+    /// marked any more); `None` means sleep, then call [`woke`](Self::woke).
+    pub(crate) fn sleep_or_find(&self, index: usize, local: &Worker<Group>) -> Option<Group> {
+        self.sleeping[index].store(true, Ordering::Relaxed);
+        self.sleepers.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if self.has_groups(local) || self.is_shutting_down() {
+            self.woke(index);
+            return self.find_group(index, local);
+        }
+        None
+    }
+
+    /// Worker `index` is awake (by a notification, a timer or I/O).
+    pub(crate) fn woke(&self, index: usize) {
+        if self.sleeping[index].swap(false, Ordering::AcqRel) {
+            self.sleepers.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A task or group was created.
+    #[inline]
+    pub(crate) fn task_added(&self) {
+        self.live.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A task finished, or a group was discarded. The last one of a
+    /// runtime that shuts down wakes every worker, so that they can leave.
+    #[inline]
+    pub(crate) fn task_done(&self) {
+        if self.live.fetch_sub(1, Ordering::AcqRel) == 1 && self.is_shutting_down() {
+            self.notify_all();
+        }
+    }
+
+    /// Tasks of the runtime not yet finished.
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Starts the runtime-wide shutdown and wakes every worker to take part.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, Ordering::Release);
+        self.notify_all();
+    }
+
+    fn notify_all(&self) {
+        for worker in self.workers.iter() {
+            let _ = worker.reactor.notify();
+        }
+    }
+
+    /// Discards every queued group (without mapping a stack).
+    pub(crate) fn discard_groups(&self, index: usize, local: &Worker<Group>) {
+        while let Some(group) = self.find_group(index, local) {
+            group.discard();
+            self.task_done();
+        }
+    }
+
+    /// Records a panic that escaped a worker's scheduler and shuts the
+    /// runtime down; the first one is raised again by `run`.
+    pub(crate) fn worker_panicked(&self, payload: Box<dyn Any + Send>) {
+        lock(&self.panic).get_or_insert(payload);
+        self.begin_shutdown();
+    }
+
+    pub(crate) fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
+        lock(&self.panic).take()
+    }
+}
