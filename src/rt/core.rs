@@ -562,6 +562,9 @@ impl Core {
                     dumps_seen = dumps;
                     eprint!("{}", self.dump());
                 }
+                if let Some(worker) = &self.worker {
+                    worker.pool.serve_dumps(worker.index, || self.dump());
+                }
                 let next = self.run_queue.borrow_mut().pop_front();
                 let Some(key) = next else { break };
                 if key == GROUP_MARK {
@@ -670,6 +673,7 @@ impl Core {
                 // unwound, as it may wait on I/O or on another worker.
                 worker.pool.discard_groups(worker.index, &worker.local);
                 self.run_until(|core| core.live.get() == 0 && worker.pool.live() == 0);
+                worker.pool.leave(worker.index);
             }
         }
     }
@@ -717,6 +721,7 @@ impl Core {
         self.drain_remote();
     }
 
+    /// This worker's part of the runtime dump.
     pub(crate) fn dump(&self) -> Dump {
         let mut tasks: Vec<TaskInfo> = self
             .slots
@@ -729,6 +734,7 @@ impl Core {
                 status: t.state.get(),
                 waiting_on: t.waiting_on.get(),
                 spawned_at: t.spawned_at,
+                worker: self.worker.as_ref().map_or(0, |w| w.index),
             })
             .collect();
         tasks.sort_by_key(|t| t.id);
@@ -736,6 +742,7 @@ impl Core {
         Dump {
             tasks,
             pending_timers,
+            workers: self.worker.as_ref().map_or(1, |w| w.pool.size()),
         }
     }
 }

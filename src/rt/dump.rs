@@ -95,6 +95,8 @@ pub struct TaskInfo {
     pub waiting_on: WaitReason,
     /// The `spawn` call that created it.
     pub spawned_at: &'static Location<'static>,
+    /// The worker thread it runs on (0 is the thread that called `run`).
+    pub worker: usize,
 }
 
 /// A snapshot of every live task of a runtime.
@@ -105,25 +107,45 @@ pub struct Dump {
     /// Timers armed by `sleep` and `timeout` that have not fired yet. A
     /// sleep or timeout that ends early withdraws its timer.
     pub pending_timers: usize,
+    /// How many worker threads the runtime has. Unstarted groups (spawned
+    /// but not yet taken by a worker) are not listed.
+    pub workers: usize,
+}
+
+impl Dump {
+    /// Adds another worker's part.
+    pub(crate) fn merge(&mut self, part: Dump) {
+        self.tasks.extend(part.tasks);
+        self.pending_timers += part.pending_timers;
+    }
 }
 
 impl fmt::Display for Dump {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
+        write!(
             f,
             "corio runtime: {} live task(s), {} pending timer(s)",
             self.tasks.len(),
             self.pending_timers
         )?;
+        if self.workers > 1 {
+            write!(f, ", {} workers", self.workers)?;
+        }
+        writeln!(f)?;
         for t in &self.tasks {
             let status = match t.status {
                 TaskStatus::Runnable => "runnable",
                 TaskStatus::Running => "running",
                 TaskStatus::Parked => "parked",
             };
+            let worker = if self.workers > 1 {
+                format!("worker {:<3} ", t.worker)
+            } else {
+                String::new()
+            };
             writeln!(
                 f,
-                "  task {:<5} {:<16} {:<8} waiting on {:<24} spawned at {}",
+                "  {worker}task {:<5} {:<16} {:<8} waiting on {:<24} spawned at {}",
                 t.id.to_string(),
                 t.name.as_deref().unwrap_or("-"),
                 status,

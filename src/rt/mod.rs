@@ -420,5 +420,12 @@ impl TaskBuilder {
 /// });
 /// ```
 pub fn dump() -> Option<Dump> {
-    current_core().map(Core::dump)
+    let core = current_core()?;
+    let own = core.dump();
+    Some(match &core.worker {
+        // The other workers' tables can be read on their own threads only;
+        // a plain wait (not a task's) happens only in the scheduler.
+        Some(worker) if current_task().is_some() => worker.pool.dump(worker.index, own),
+        _ => own,
+    })
 }

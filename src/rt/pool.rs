@@ -16,7 +16,10 @@ use std::sync::{Arc, Mutex};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
+use std::task::{Poll, Waker};
+
 use super::core::RuntimeShared;
+use super::dump::Dump;
 use super::group::Group;
 use crate::util::lock;
 
@@ -34,6 +37,40 @@ pub(crate) struct Pool {
     shutdown: AtomicBool,
     /// The first panic that escaped a worker's scheduler.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
+    /// Per worker: dump requests it has to answer, and whether it has left
+    /// (answers nothing more).
+    dumps: Box<[Mutex<DumpQueue>]>,
+    dumps_pending: Box<[AtomicBool]>,
+}
+
+#[derive(Default)]
+struct DumpQueue {
+    requests: Vec<Arc<DumpRequest>>,
+    left: bool,
+}
+
+/// A dump collected from every worker: each adds its part from its own
+/// thread, where reading its task table is sound.
+struct DumpRequest {
+    state: Mutex<(Dump, usize, Option<Waker>)>,
+}
+
+impl DumpRequest {
+    fn add(&self, part: Dump) {
+        let waker = {
+            let mut state = lock(&self.state);
+            state.0.merge(part);
+            state.1 -= 1;
+            if state.1 == 0 {
+                state.2.take()
+            } else {
+                None
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
 }
 
 impl Pool {
@@ -44,6 +81,8 @@ impl Pool {
             injector: Injector::new(),
             stealers: locals.iter().map(Worker::stealer).collect(),
             sleeping: workers.iter().map(|_| AtomicBool::new(false)).collect(),
+            dumps: workers.iter().map(|_| Mutex::default()).collect(),
+            dumps_pending: workers.iter().map(|_| AtomicBool::new(false)).collect(),
             workers: workers.into_boxed_slice(),
             sleepers: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
@@ -201,5 +240,68 @@ impl Pool {
 
     pub(crate) fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
         lock(&self.panic).take()
+    }
+
+    /// The dump of every worker, asked for by worker `index` (which gives
+    /// `own`, its part): the others add theirs from their own threads. A
+    /// worker busy in a long computation answers when it next schedules.
+    pub(crate) fn dump(&self, index: usize, own: Dump) -> Dump {
+        let request = Arc::new(DumpRequest {
+            state: Mutex::new((own, 1, None)),
+        });
+        for (other, queue) in self.dumps.iter().enumerate() {
+            if other == index {
+                continue;
+            }
+            let mut queue = lock(queue);
+            if !queue.left {
+                lock(&request.state).1 += 1;
+                queue.requests.push(request.clone());
+                self.dumps_pending[other].store(true, Ordering::Release);
+                let _ = self.workers[other].reactor.notify();
+            }
+        }
+        // This worker's own part is in: one fewer to wait for.
+        request.add(Dump::default());
+        crate::rt::block_on(std::future::poll_fn(|cx| {
+            let mut state = lock(&request.state);
+            if state.1 == 0 {
+                let mut dump = std::mem::take(&mut state.0);
+                dump.tasks.sort_by_key(|t| t.id);
+                return Poll::Ready(dump);
+            }
+            state.2 = Some(cx.waker().clone());
+            Poll::Pending
+        }))
+    }
+
+    /// Answers the dump requests waiting for worker `index`.
+    #[inline]
+    pub(crate) fn serve_dumps(&self, index: usize, part: impl Fn() -> Dump) {
+        if self.dumps_pending[index].load(Ordering::Relaxed) {
+            self.serve_dumps_slow(index, &part);
+        }
+    }
+
+    #[cold]
+    fn serve_dumps_slow(&self, index: usize, part: &dyn Fn() -> Dump) {
+        self.dumps_pending[index].store(false, Ordering::Relaxed);
+        let requests = std::mem::take(&mut lock(&self.dumps[index]).requests);
+        for request in requests {
+            request.add(part());
+        }
+    }
+
+    /// Worker `index` stops scheduling: it answers pending dump requests
+    /// with nothing and takes no more.
+    pub(crate) fn leave(&self, index: usize) {
+        let requests = {
+            let mut queue = lock(&self.dumps[index]);
+            queue.left = true;
+            std::mem::take(&mut queue.requests)
+        };
+        for request in requests {
+            request.add(Dump::default());
+        }
     }
 }

@@ -66,6 +66,7 @@ pub(crate) fn start(
 /// take part in the shutdown until no task is left anywhere.
 fn run_worker(shared: Arc<RuntimeShared>, stack_size: usize, worker: WorkerCtx) {
     let pool = worker.pool.clone();
+    let index = worker.index;
     let result = catch_unwind(AssertUnwindSafe(|| {
         let core = Core::new(shared, stack_size, Some(worker));
         let _entered = core.enter();
@@ -75,6 +76,7 @@ fn run_worker(shared: Arc<RuntimeShared>, stack_size: usize, worker: WorkerCtx) 
     if let Err(payload) = result {
         pool.worker_panicked(payload);
     }
+    pool.leave(index);
 }
 
 impl WorkerThreads {
