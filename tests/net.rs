@@ -830,3 +830,139 @@ fn a_short_read_does_not_hide_data_still_buffered() {
         drop(writer.join().unwrap());
     });
 }
+
+/// Whether `fd` is in non-blocking mode, and whether it is close-on-exec.
+fn nonblocking_and_cloexec(fd: &impl std::os::fd::AsFd) -> (bool, bool) {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+    let status = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL).unwrap());
+    let fd_flags = FdFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFD).unwrap());
+    (
+        status.contains(OFlag::O_NONBLOCK),
+        fd_flags.contains(FdFlag::FD_CLOEXEC),
+    )
+}
+
+#[test]
+fn accepted_paired_and_piped_fds_are_cloexec_and_blocking_once_given_back() {
+    const WRAPPED: (bool, bool) = (true, true);
+    const GIVEN_BACK: (bool, bool) = (false, true);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("modes.sock");
+    let unix_listener = UnixListener::bind(&path).unwrap();
+    corio::run(|| {
+        for host in ["127.0.0.1:0", "[::1]:0"] {
+            let listener = TcpListener::bind(host).unwrap();
+            let addr = listener.local_addr().unwrap();
+            let client = corio::spawn(move || TcpStream::connect(addr).unwrap());
+            let (stream, peer) = listener.accept().unwrap();
+            let client = client.join().unwrap();
+            assert_eq!(peer, client.local_addr().unwrap());
+            assert_eq!(stream.peer_addr().unwrap(), peer);
+            assert_eq!(nonblocking_and_cloexec(&stream), WRAPPED);
+            assert_eq!(nonblocking_and_cloexec(&client), WRAPPED);
+            assert_eq!(nonblocking_and_cloexec(&stream.into_std()), GIVEN_BACK);
+            assert_eq!(nonblocking_and_cloexec(&client.into_std()), GIVEN_BACK);
+        }
+
+        let client = {
+            let path = path.clone();
+            corio::spawn(move || UnixStream::connect(path).unwrap())
+        };
+        let (stream, peer) = unix_listener.accept().unwrap();
+        assert!(peer.is_unnamed());
+        let client = client.join().unwrap();
+        assert_eq!(nonblocking_and_cloexec(&stream), WRAPPED);
+        assert_eq!(nonblocking_and_cloexec(&client), WRAPPED);
+        assert_eq!(nonblocking_and_cloexec(&stream.into_std()), GIVEN_BACK);
+        assert_eq!(nonblocking_and_cloexec(&client.into_std()), GIVEN_BACK);
+
+        let (a, b) = UnixStream::pair().unwrap();
+        assert_eq!(nonblocking_and_cloexec(&a), WRAPPED);
+        assert_eq!(nonblocking_and_cloexec(&a.into_std()), GIVEN_BACK);
+        assert_eq!(nonblocking_and_cloexec(&b.into_std()), GIVEN_BACK);
+
+        let (reader, writer) = corio::io::pipe().unwrap();
+        assert_eq!(nonblocking_and_cloexec(&reader), WRAPPED);
+        assert_eq!(nonblocking_and_cloexec(&writer), WRAPPED);
+        assert_eq!(nonblocking_and_cloexec(&reader.into_owned_fd()), GIVEN_BACK);
+        assert_eq!(nonblocking_and_cloexec(&writer.into_owned_fd()), GIVEN_BACK);
+    });
+
+    // Outside a runtime they are made blocking, as std makes them.
+    const PLAIN: (bool, bool) = (false, true);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (stream, peer) = listener.accept().unwrap();
+    assert_eq!(peer, client.local_addr().unwrap());
+    assert_eq!(nonblocking_and_cloexec(&stream), PLAIN);
+    let _client = UnixStream::connect(&path).unwrap();
+    let (stream, _) = unix_listener.accept().unwrap();
+    assert_eq!(nonblocking_and_cloexec(&stream), PLAIN);
+    let (a, _b) = UnixStream::pair().unwrap();
+    assert_eq!(nonblocking_and_cloexec(&a), PLAIN);
+    let (reader, writer) = corio::io::pipe().unwrap();
+    assert_eq!(nonblocking_and_cloexec(&reader), PLAIN);
+    assert_eq!(nonblocking_and_cloexec(&writer), PLAIN);
+}
+
+#[test]
+fn connections_gone_before_accept_are_still_accepted_with_their_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gone.sock");
+    corio::run(|| {
+        // TCP: reset (SO_LINGER 0) before the server accepts.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let client_addr = client.local_addr().unwrap();
+        client.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(client);
+        corio::sleep(5 * MS);
+        let (stream, peer) = listener.accept().unwrap();
+        assert_eq!(peer, client_addr);
+        let err = (&stream).read(&mut [0; 1]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+
+        // Unix: a client bound to a name, closed before the accept.
+        use nix::sys::socket::{
+            bind, connect, socket, AddressFamily, SockFlag, SockType, UnixAddr,
+        };
+        let listener = UnixListener::bind(&path).unwrap();
+        let client_path = dir.path().join("client.sock");
+        let client = socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .unwrap();
+        bind(client.as_raw_fd(), &UnixAddr::new(&client_path).unwrap()).unwrap();
+        connect(client.as_raw_fd(), &UnixAddr::new(&path).unwrap()).unwrap();
+        nix::unistd::write(&client, b"bye").unwrap();
+        drop(client);
+        let (mut stream, peer) = listener.accept().unwrap();
+        assert_eq!(peer.as_pathname(), Some(client_path.as_path()));
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "bye");
+    });
+}
+
+#[test]
+fn bad_unix_paths_fail_alike_inside_and_outside_a_runtime() {
+    let bad = [
+        std::path::PathBuf::from("/tmp/a\0b"),
+        std::path::PathBuf::from("/tmp/".to_owned() + &"x".repeat(200)),
+        std::path::PathBuf::new(),
+    ];
+    for path in bad {
+        let outside = UnixStream::connect(&path).unwrap_err();
+        let inside = corio::run(|| UnixStream::connect(&path).unwrap_err());
+        assert_eq!(
+            inside.kind(),
+            outside.kind(),
+            "{path:?}: {inside} / {outside}"
+        );
+        assert_eq!(inside.raw_os_error(), outside.raw_os_error(), "{path:?}");
+        assert_eq!(inside.to_string(), outside.to_string(), "{path:?}");
+    }
+}

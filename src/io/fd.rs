@@ -7,6 +7,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Waker;
 
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
 use crate::coro::NoYieldScope;
 use crate::reactor::{Direction, Reactor, Registration};
 use crate::rt::{block_on_as, current_io, IoContext, WaitReason};
@@ -120,25 +124,13 @@ pub(crate) fn in_runtime() -> bool {
 }
 
 /// Sets or clears `O_NONBLOCK`; returns whether it was set before.
-pub(crate) fn set_nonblocking(fd: RawFd, nonblocking: bool) -> io::Result<bool> {
-    // SAFETY: F_GETFL only reads the flags of the fd; an invalid fd is
-    // reported as EBADF.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let was = flags & libc::O_NONBLOCK != 0;
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, nonblocking: bool) -> io::Result<bool> {
+    // Every flag is kept, the unnamed ones too: F_SETFL gets them back.
+    let mut flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
+    let was = flags.contains(OFlag::O_NONBLOCK);
     if was != nonblocking {
-        let flags = if nonblocking {
-            flags | libc::O_NONBLOCK
-        } else {
-            flags & !libc::O_NONBLOCK
-        };
-        // SAFETY: F_SETFL with an int argument changes only the file status
-        // flags of the fd.
-        if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        flags.set(OFlag::O_NONBLOCK, nonblocking);
+        fcntl(fd, FcntlArg::F_SETFL(flags))?;
     }
     Ok(was)
 }
@@ -162,24 +154,22 @@ impl Drop for AbandonedWait<'_> {
 
 /// Blocks the thread until `fd` is ready in `direction` (or in error).
 fn wait_ready(fd: RawFd, direction: Direction) -> io::Result<()> {
+    if fd == -1 {
+        return Err(Errno::EBADF.into());
+    }
+    // SAFETY: `fd` is not -1, and it is the fd of the object that the
+    // `Fd` calling this holds (and so keeps open) for the whole wait.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
     let events = match direction {
-        Direction::Read => libc::POLLIN,
-        Direction::Write => libc::POLLOUT,
+        Direction::Read => PollFlags::POLLIN,
+        Direction::Write => PollFlags::POLLOUT,
     };
-    let mut pollfd = libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    };
+    let mut pollfds = [PollFd::new(fd, events)];
     loop {
-        // SAFETY: `pollfd` is one valid, exclusively borrowed `pollfd` for
-        // the duration of the call.
-        if unsafe { libc::poll(&mut pollfd, 1, -1) } >= 0 {
-            return Ok(());
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
+        match poll(&mut pollfds, PollTimeout::NONE) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EINTR) => {}
+            Err(errno) => return Err(errno.into()),
         }
     }
 }
@@ -195,8 +185,16 @@ impl Driver {
     }
 
     /// The registration with `reactor`, made (or moved there) now if
-    /// needed; `None` if the fd cannot be watched.
-    fn registration(&self, fd: RawFd, reactor: &Reactor) -> io::Result<Option<Arc<Registration>>> {
+    /// needed; `None` if the fd cannot be watched. A new registration puts
+    /// the fd in non-blocking mode, unless the caller knows it is already
+    /// (`known_nonblocking`: an fd this crate created so, registered for
+    /// the first time).
+    fn registration(
+        &self,
+        fd: RawFd,
+        reactor: &Reactor,
+        known_nonblocking: bool,
+    ) -> io::Result<Option<Arc<Registration>>> {
         let mut state = lock(&self.state);
         match &state.binding {
             Binding::Bound(registration) if registration.is_with(reactor) => {
@@ -211,14 +209,20 @@ impl Driver {
             Ok(registration) => registration,
             // epoll refuses regular files (and directories) with EPERM:
             // they are always ready.
-            Err(err) if err.raw_os_error() == Some(libc::EPERM) => {
+            Err(err) if err.raw_os_error() == Some(Errno::EPERM as i32) => {
                 state.binding = Binding::Unpollable;
                 return Ok(None);
             }
             Err(err) => return Err(err),
         };
-        if !set_nonblocking(fd, true)? {
-            state.made_nonblocking = true;
+        if !known_nonblocking {
+            // SAFETY: the reactor has just registered `fd`, so it is open
+            // (not -1); it is the fd of the object of the `Fd` this driver
+            // belongs to, which the caller holds during this call.
+            let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+            if !set_nonblocking(borrowed, true)? {
+                state.made_nonblocking = true;
+            }
         }
         let registration = Arc::new(registration);
         state.binding = Binding::Bound(Arc::clone(&registration));
@@ -235,7 +239,7 @@ impl Driver {
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
         if let Some(IoContext { reactor, waker }) = current_io() {
-            if let Some(registration) = self.registration(fd, reactor)? {
+            if let Some(registration) = self.registration(fd, reactor, false)? {
                 let reason = reason.unwrap_or(match direction {
                     Direction::Read => WaitReason::Readable(fd),
                     Direction::Write => WaitReason::Writable(fd),
@@ -276,17 +280,36 @@ impl<T: AsRawFd> Fd<T> {
             io,
         };
         if let Some(IoContext { reactor, .. }) = current_io() {
-            fd.driver.registration(fd.io.as_raw_fd(), reactor)?;
+            fd.driver.registration(fd.io.as_raw_fd(), reactor, false)?;
         }
         Ok(fd)
     }
 
     /// Wraps `io`, whose fd this crate has just created in non-blocking
-    /// mode: `into_inner` will make it blocking, as the std types expect.
+    /// mode: registering it skips the `fcntl` calls of [`Fd::new`], and
+    /// `into_inner` will make it blocking, as the std types expect.
     pub(crate) fn new_nonblocking(io: T) -> io::Result<Fd<T>> {
-        let fd = Fd::new(io)?;
+        let fd = Fd {
+            driver: Driver::new(),
+            io,
+        };
         lock(&fd.driver.state).made_nonblocking = true;
+        if let Some(IoContext { reactor, .. }) = current_io() {
+            fd.driver.registration(fd.io.as_raw_fd(), reactor, true)?;
+        }
         Ok(fd)
+    }
+
+    /// Wraps `io`, whose fd this crate has just created: as
+    /// [`new_nonblocking`](Fd::new_nonblocking) if it made it non-blocking,
+    /// else as [`new`](Fd::new).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn new_created(io: T, nonblocking: bool) -> io::Result<Fd<T>> {
+        if nonblocking {
+            Fd::new_nonblocking(io)
+        } else {
+            Fd::new(io)
+        }
     }
 
     /// The wrapped object. Making I/O calls on it directly bypasses the
@@ -309,9 +332,13 @@ impl<T: AsRawFd> Fd<T> {
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
         drop(state.binding);
-        if state.made_nonblocking {
+        let raw = io.as_raw_fd();
+        if state.made_nonblocking && raw != -1 {
+            // SAFETY: `raw` is not -1, and it is the fd of `io`, which is
+            // owned here and so keeps it open during the call.
+            let fd = unsafe { BorrowedFd::borrow_raw(raw) };
             // Best effort: the fd is valid, so this fails only in theory.
-            let _ = set_nonblocking(io.as_raw_fd(), false);
+            let _ = set_nonblocking(fd, false);
         }
         io
     }

@@ -28,11 +28,35 @@ use super::Fd;
 ///
 /// When the process or the system is out of file descriptors.
 pub fn pipe() -> io::Result<(PipeReader, PipeWriter)> {
-    let (read, write) = io::pipe()?;
-    Ok((
-        PipeReader::new(read.into())?,
-        PipeWriter::new(write.into())?,
-    ))
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use nix::fcntl::OFlag;
+        // Made non-blocking inside a runtime, which saves the `Fd`'s
+        // fcntl calls; blocking outside, as std makes them.
+        let nonblocking = super::in_runtime();
+        let flags = if nonblocking {
+            OFlag::O_CLOEXEC | OFlag::O_NONBLOCK
+        } else {
+            OFlag::O_CLOEXEC
+        };
+        let (read, write) = nix::unistd::pipe2(flags)?;
+        Ok((
+            PipeReader {
+                fd: Fd::new_created(File::from(read), nonblocking)?,
+            },
+            PipeWriter {
+                fd: Fd::new_created(File::from(write), nonblocking)?,
+            },
+        ))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let (read, write) = io::pipe()?;
+        Ok((
+            PipeReader::new(read.into())?,
+            PipeWriter::new(write.into())?,
+        ))
+    }
 }
 
 macro_rules! pipe_end {

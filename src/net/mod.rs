@@ -80,104 +80,107 @@ pub use udp::UdpSocket;
 pub use unix::{UnixIncoming, UnixListener, UnixStream};
 
 use std::io;
-use std::mem;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::socket::{self as sys, sockopt, AddressFamily, SockType, SockaddrLike};
 
 /// A new socket of `domain` and `kind`, non-blocking and close-on-exec.
-fn socket(domain: libc::c_int, kind: libc::c_int) -> io::Result<OwnedFd> {
+fn socket(domain: AddressFamily, kind: SockType) -> io::Result<OwnedFd> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        // SAFETY: plain system call on integer arguments.
-        let fd =
-            unsafe { libc::socket(domain, kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the fd was just opened and is owned by nobody else.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        let flags = sys::SockFlag::SOCK_NONBLOCK | sys::SockFlag::SOCK_CLOEXEC;
+        Ok(sys::socket(domain, kind, flags, None)?)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
-        use std::os::fd::AsRawFd;
-        // SAFETY: plain system call on integer arguments.
-        let fd = unsafe { libc::socket(domain, kind, 0) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the fd was just opened and is owned by nobody else.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: F_SETFD on an open fd changes only its fd flags.
-        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        crate::io::set_nonblocking(fd.as_raw_fd(), true)?;
+        use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+        let fd = sys::socket(domain, kind, sys::SockFlag::empty(), None)?;
+        fcntl(&fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+        crate::io::set_nonblocking(fd.as_fd(), true)?;
         Ok(fd)
     }
 }
 
-/// `addr` as a C socket address.
-fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: sockaddr_storage is plain old data, for which all zeroes is
-    // a valid (unspecified-family) value.
-    let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
-    let len = match addr {
-        SocketAddr::V4(v4) => {
-            // SAFETY: as above, for sockaddr_in.
-            let mut sin: libc::sockaddr_in = unsafe { mem::zeroed() };
-            sin.sin_family = libc::AF_INET as libc::sa_family_t;
-            sin.sin_port = v4.port().to_be();
-            sin.sin_addr.s_addr = u32::from_ne_bytes(v4.ip().octets());
-            // SAFETY: sockaddr_storage is larger than and aligned for every
-            // socket address type, sockaddr_in included.
-            unsafe {
-                (&mut storage as *mut libc::sockaddr_storage)
-                    .cast::<libc::sockaddr_in>()
-                    .write(sin)
-            };
-            mem::size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(v6) => {
-            // SAFETY: as above, for sockaddr_in6.
-            let mut sin6: libc::sockaddr_in6 = unsafe { mem::zeroed() };
-            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sin6.sin6_port = v6.port().to_be();
-            sin6.sin6_flowinfo = v6.flowinfo();
-            sin6.sin6_addr.s6_addr = v6.ip().octets();
-            sin6.sin6_scope_id = v6.scope_id();
-            // SAFETY: as above, for sockaddr_in6.
-            unsafe {
-                (&mut storage as *mut libc::sockaddr_storage)
-                    .cast::<libc::sockaddr_in6>()
-                    .write(sin6)
-            };
-            mem::size_of::<libc::sockaddr_in6>()
-        }
-    };
-    (storage, len as libc::socklen_t)
+/// The flags of a socket accepted or created to be wrapped at once:
+/// close-on-exec, and non-blocking inside a runtime (where the `Fd` would
+/// switch it at once); outside one, blocking, as std makes them.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn new_socket_flags(nonblocking: bool) -> sys::SockFlag {
+    if nonblocking {
+        sys::SockFlag::SOCK_CLOEXEC | sys::SockFlag::SOCK_NONBLOCK
+    } else {
+        sys::SockFlag::SOCK_CLOEXEC
+    }
 }
 
-/// Starts connecting `fd` to the socket address `addr` of length `len`:
-/// `Ok(true)` if connected already, `Ok(false)` if the connection is in
-/// progress (wait for writability, then check `SO_ERROR`).
-///
-/// # Safety
-///
-/// `addr` must point to a socket address that is valid for `len` bytes.
-unsafe fn start_connect(
-    fd: &OwnedFd,
-    addr: *const libc::sockaddr,
-    len: libc::socklen_t,
-) -> io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: `addr` is valid for `len` bytes (this function's contract).
-    if unsafe { libc::connect(fd.as_raw_fd(), addr, len) } == 0 {
-        return Ok(true);
+/// Accepts a connection on the IPv4 or IPv6 `listener` with `accept4`, as
+/// std does but non-blocking if `nonblocking` (see [`new_socket_flags`]),
+/// and returns it with the peer's address.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn accept_inet(
+    listener: std::os::fd::BorrowedFd<'_>,
+    nonblocking: bool,
+) -> io::Result<(OwnedFd, std::net::SocketAddr)> {
+    use std::mem::{self, MaybeUninit};
+    use std::os::fd::FromRawFd;
+
+    let flags = new_socket_flags(nonblocking).bits();
+    let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+    let (fd, len) = loop {
+        let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // libc: nix's accept4 does not return the peer's address, and
+        // getpeername afterwards would be one more system call, failing
+        // with ENOTCONN once the peer has reset the connection.
+        // SAFETY: `storage` is valid for writes of `len` bytes, `len` is
+        // valid for a write, and `listener` is an open fd.
+        let fd = unsafe {
+            libc::accept4(
+                listener.as_raw_fd(),
+                storage.as_mut_ptr().cast(),
+                &mut len,
+                flags,
+            )
+        };
+        match Errno::result(fd) {
+            Ok(fd) => break (fd, len),
+            // Retried, as std does.
+            Err(Errno::EINTR) => {}
+            Err(errno) => return Err(errno.into()),
+        }
+    };
+    // SAFETY: accept4 has just returned this new fd; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: `storage` is initialized (zeroed, then written by accept4),
+    // and `from_raw` reads at most `len` bytes of it: none if `len` is
+    // larger than its size.
+    let addr = unsafe { sys::SockaddrStorage::from_raw(storage.as_ptr().cast(), Some(len)) };
+    let addr = addr.and_then(|addr| {
+        if let Some(&v4) = addr.as_sockaddr_in() {
+            Some(std::net::SocketAddr::from(v4))
+        } else {
+            addr.as_sockaddr_in6().map(|&v6| v6.into())
+        }
+    });
+    match addr {
+        Some(addr) => Ok((fd, addr)),
+        None => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "invalid argument",
+        )),
     }
-    let err = io::Error::last_os_error();
-    match err.raw_os_error() {
+}
+
+/// Starts connecting `fd` to `addr`: `Ok(true)` if connected already,
+/// `Ok(false)` if the connection is in progress (wait for writability,
+/// then check `SO_ERROR`).
+fn start_connect(fd: &OwnedFd, addr: &dyn SockaddrLike) -> io::Result<bool> {
+    match sys::connect(fd.as_raw_fd(), addr) {
+        Ok(()) => Ok(true),
         // EINTR: the connection goes on asynchronously, as for EINPROGRESS.
-        Some(libc::EINPROGRESS) | Some(libc::EINTR) => Ok(false),
-        _ => Err(err),
+        Err(Errno::EINPROGRESS | Errno::EINTR) => Ok(false),
+        Err(errno) => Err(errno.into()),
     }
 }
 
@@ -199,49 +202,18 @@ fn finish_connect(
 }
 
 /// Sets `SO_LINGER` on a socket.
-fn set_linger(
-    fd: &impl std::os::fd::AsRawFd,
-    linger: Option<std::time::Duration>,
-) -> io::Result<()> {
+fn set_linger(fd: &impl AsFd, linger: Option<Duration>) -> io::Result<()> {
     let value = libc::linger {
-        l_onoff: linger.is_some() as libc::c_int,
+        l_onoff: linger.is_some().into(),
         l_linger: linger.map_or(0, |d| {
-            d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
+            libc::c_int::try_from(d.as_secs()).unwrap_or(libc::c_int::MAX)
         }),
     };
-    // SAFETY: `value` is a valid `linger` and its exact size is passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&value as *const libc::linger).cast(),
-            mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    Ok(sys::setsockopt(fd, sockopt::Linger, &value)?)
 }
 
 /// Reads `SO_LINGER` of a socket.
-fn linger(fd: &impl std::os::fd::AsRawFd) -> io::Result<Option<std::time::Duration>> {
-    // SAFETY: `linger` is plain old data.
-    let mut value: libc::linger = unsafe { mem::zeroed() };
-    let mut len = mem::size_of::<libc::linger>() as libc::socklen_t;
-    // SAFETY: `value` and `len` are valid for writes, `len` its size.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&mut value as *mut libc::linger).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok((value.l_onoff != 0).then(|| std::time::Duration::from_secs(value.l_linger as u64)))
+fn linger(fd: &impl AsFd) -> io::Result<Option<Duration>> {
+    let value = sys::getsockopt(fd, sockopt::Linger)?;
+    Ok((value.l_onoff != 0).then(|| Duration::from_secs(value.l_linger as u64)))
 }

@@ -4,6 +4,8 @@ use std::io;
 use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
+use nix::sys::socket::{AddressFamily, SockType, SockaddrIn, SockaddrIn6, SockaddrLike};
+
 use crate::io::{in_runtime, Fd};
 
 /// A TCP server socket; [`accept`](TcpListener::accept) parks the task
@@ -63,8 +65,22 @@ impl TcpListener {
     /// [`sleep`](crate::sleep) a little before accepting again rather than
     /// retry in a tight loop.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) = self.fd.read_with(|listener| listener.accept())?;
-        Ok((TcpStream::from_std(stream)?, addr))
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use std::os::fd::AsFd;
+            // Accepted non-blocking inside a runtime: no fcntl calls.
+            let nonblocking = in_runtime();
+            let (socket, addr) = self
+                .fd
+                .read_with(|listener| super::accept_inet(listener.as_fd(), nonblocking))?;
+            let fd = Fd::new_created(net::TcpStream::from(socket), nonblocking)?;
+            Ok((TcpStream { fd }, addr))
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let (stream, addr) = self.fd.read_with(|listener| listener.accept())?;
+            Ok((TcpStream::from_std(stream)?, addr))
+        }
     }
 
     /// An endless iterator of [`accept`](TcpListener::accept) results.
@@ -188,20 +204,19 @@ impl TcpStream {
     }
 
     fn connect_addr(addr: &SocketAddr) -> io::Result<TcpStream> {
-        let domain = match addr {
-            SocketAddr::V4(_) => libc::AF_INET,
-            SocketAddr::V6(_) => libc::AF_INET6,
+        let (v4, v6);
+        let (domain, sockaddr): (_, &dyn SockaddrLike) = match *addr {
+            SocketAddr::V4(addr) => {
+                v4 = SockaddrIn::from(addr);
+                (AddressFamily::Inet, &v4)
+            }
+            SocketAddr::V6(addr) => {
+                v6 = SockaddrIn6::from(addr);
+                (AddressFamily::Inet6, &v6)
+            }
         };
-        let socket = super::socket(domain, libc::SOCK_STREAM)?;
-        let (storage, len) = super::sockaddr(addr);
-        // SAFETY: `storage` holds the address, and `len` is its size.
-        let connected = unsafe {
-            super::start_connect(
-                &socket,
-                (&storage as *const libc::sockaddr_storage).cast(),
-                len,
-            )
-        }?;
+        let socket = super::socket(domain, SockType::Stream)?;
+        let connected = super::start_connect(&socket, sockaddr)?;
         let fd = Fd::new_nonblocking(net::TcpStream::from(socket))?;
         if !connected {
             fd.write_with(|s| super::finish_connect(s.take_error(), s.peer_addr().map(drop)))?;

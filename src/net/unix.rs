@@ -1,11 +1,12 @@
 //! Unix domain stream sockets.
 
 use std::io;
-use std::mem;
 use std::net::Shutdown;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
+
+use nix::errno::Errno;
+use nix::sys::socket::{AddressFamily, SockType, UnixAddr};
 
 use crate::io::{in_runtime, Fd};
 
@@ -72,8 +73,42 @@ impl UnixListener {
     ///
     /// As [`TcpListener::accept`](super::TcpListener::accept).
     pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, addr) = self.fd.read_with(|listener| listener.accept())?;
-        Ok((UnixStream::from_std(stream)?, addr))
+        #[cfg(any(
+            target_os = "linux",
+            all(
+                target_os = "android",
+                any(target_arch = "aarch64", target_arch = "x86", target_arch = "x86_64")
+            )
+        ))]
+        {
+            use std::os::fd::AsFd;
+            let nonblocking = in_runtime();
+            let flags = super::new_socket_flags(nonblocking);
+            let socket = self.fd.read_with(|listener| loop {
+                match nix::sys::socket::accept4(listener.as_fd(), flags) {
+                    // Retried, as std does.
+                    Err(Errno::EINTR) => {}
+                    result => break result.map_err(io::Error::from),
+                }
+            })?;
+            let stream = net::UnixStream::from(socket);
+            // nix's accept4 gives no address. (getpeername on an accepted
+            // Unix socket works even once the peer is gone.)
+            let addr = stream.peer_addr()?;
+            let fd = Fd::new_created(stream, nonblocking)?;
+            Ok((UnixStream { fd }, addr))
+        }
+        #[cfg(not(any(
+            target_os = "linux",
+            all(
+                target_os = "android",
+                any(target_arch = "aarch64", target_arch = "x86", target_arch = "x86_64")
+            )
+        )))]
+        {
+            let (stream, addr) = self.fd.read_with(|listener| listener.accept())?;
+            Ok((UnixStream::from_std(stream)?, addr))
+        }
     }
 
     /// An endless iterator of [`accept`](UnixListener::accept) results.
@@ -152,36 +187,17 @@ impl UnixStream {
         if !in_runtime() {
             return UnixStream::from_std(net::UnixStream::connect(path)?);
         }
-        // SAFETY: sockaddr_un is plain old data; all zeroes is valid.
-        let mut addr: libc::sockaddr_un = unsafe { mem::zeroed() };
-        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        let bytes = path.as_os_str().as_bytes();
-        if bytes.len() >= addr.sun_path.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "path must be shorter than SUN_LEN",
-            ));
-        }
-        if bytes.contains(&0) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "paths must not contain interior null bytes",
-            ));
-        }
-        for (dst, &src) in addr.sun_path.iter_mut().zip(bytes) {
-            *dst = src as libc::c_char;
-        }
-        let len = mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
-        let socket = super::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
-        // SAFETY: `len` covers the family and the path with its null byte,
-        // all inside `addr` (the path was checked to fit `sun_path`).
-        let connected = match unsafe {
-            super::start_connect(
-                &socket,
-                (&addr as *const libc::sockaddr_un).cast(),
-                len as libc::socklen_t,
-            )
-        } {
+        let addr = UnixAddr::new(path).map_err(|errno| {
+            let msg = match errno {
+                // As std words them.
+                Errno::EINVAL => "paths must not contain interior null bytes",
+                Errno::ENAMETOOLONG => "path must be shorter than SUN_LEN",
+                errno => return io::Error::from(errno),
+            };
+            io::Error::new(io::ErrorKind::InvalidInput, msg)
+        })?;
+        let socket = super::socket(AddressFamily::Unix, SockType::Stream)?;
+        let connected = match super::start_connect(&socket, &addr) {
             Ok(connected) => connected,
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 let path = path.to_owned();
@@ -205,8 +221,21 @@ impl UnixStream {
     ///
     /// When out of file descriptors.
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
-        let (a, b) = net::UnixStream::pair()?;
-        Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let nonblocking = in_runtime();
+            let flags = super::new_socket_flags(nonblocking);
+            let (a, b) =
+                nix::sys::socket::socketpair(AddressFamily::Unix, SockType::Stream, None, flags)?;
+            let a = Fd::new_created(net::UnixStream::from(a), nonblocking)?;
+            let b = Fd::new_created(net::UnixStream::from(b), nonblocking)?;
+            Ok((UnixStream { fd: a }, UnixStream { fd: b }))
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let (a, b) = net::UnixStream::pair()?;
+            Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
+        }
     }
 
     /// Wraps a connected std stream (see [`Fd::new`]).

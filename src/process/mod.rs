@@ -41,7 +41,7 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::io::{self, Read};
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process;
 
@@ -458,16 +458,21 @@ fn read_both(out: Option<PipeReader>, err: Option<PipeReader>) -> io::Result<(Ve
 }
 
 #[cfg(test)]
-static NO_PIDFD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// How many tests want the pidfd-less fallback (a count, so that two such
+/// tests running at once do not turn it off for each other).
+static NO_PIDFD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    use std::os::fd::{FromRawFd, RawFd};
+
     #[cfg(test)]
-    if NO_PIDFD.load(std::sync::atomic::Ordering::Relaxed) {
-        return Err(io::Error::from_raw_os_error(libc::ENOSYS));
+    if NO_PIDFD.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+        return Err(nix::errno::Errno::ENOSYS.into());
     }
     let pid =
         libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // libc: nix has no wrapper for pidfd_open.
     // SAFETY: pidfd_open takes a pid and flags (none) and returns a new
     // fd, or -1 with errno (ENOSYS before Linux 5.3).
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as libc::c_uint) };
@@ -489,6 +494,9 @@ fn wait_for_exit(pid: u32) -> io::Result<()> {
     loop {
         // SAFETY: siginfo_t is plain old data; all zeroes is valid.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // libc: nix's waitid decodes the status into a `WaitStatus`, and
+        // fails with EINVAL for a child killed by a signal its `Signal`
+        // lacks (a real-time one), although the wait succeeded.
         // SAFETY: `info` is valid for writes for the duration of the call.
         let rc =
             unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
@@ -507,9 +515,25 @@ mod tests {
     use super::*;
     use std::sync::atomic::Ordering;
 
+    /// Makes `wait` use the fallback while it lives.
+    struct NoPidfd;
+
+    impl NoPidfd {
+        fn new() -> NoPidfd {
+            NO_PIDFD.fetch_add(1, Ordering::Relaxed);
+            NoPidfd
+        }
+    }
+
+    impl Drop for NoPidfd {
+        fn drop(&mut self) {
+            NO_PIDFD.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     #[test]
     fn wait_without_pidfd_uses_the_blocking_pool() {
-        NO_PIDFD.store(true, Ordering::Relaxed);
+        let _no_pidfd = NoPidfd::new();
         let status = crate::run(|| {
             let mut child = Command::new("sh")
                 .args(["-c", "sleep 0.05; exit 7"])
@@ -529,7 +553,25 @@ mod tests {
             );
             status
         });
-        NO_PIDFD.store(false, Ordering::Relaxed);
         assert_eq!(status.code(), Some(7));
+    }
+
+    /// The fallback's `waitid` must not fail on a child killed by a signal
+    /// that has no name (a real-time one), which a decoding wrapper would
+    /// reject.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn wait_without_pidfd_for_a_child_killed_by_a_real_time_signal() {
+        use std::os::unix::process::ExitStatusExt;
+
+        let _no_pidfd = NoPidfd::new();
+        let status = crate::run(|| {
+            let mut child = Command::new("sh")
+                .args(["-c", "kill -40 $$"])
+                .spawn()
+                .unwrap();
+            child.wait().unwrap()
+        });
+        assert_eq!(status.signal(), Some(40));
     }
 }
