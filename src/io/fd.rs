@@ -110,10 +110,11 @@ struct State {
 }
 
 enum Binding {
-    /// Not registered (created outside a runtime, not used in one yet).
+    /// Not registered (not used by a task yet).
     Unbound,
-    /// Registered with this reactor (the registration knows which).
-    Bound(Arc<Registration>),
+    /// Registered with the reactors of the workers whose tasks use it (the
+    /// registration knows which); usually one.
+    Bound(Vec<Arc<Registration>>),
     /// The reactor cannot watch this fd: operations are made directly.
     Unpollable,
 }
@@ -184,27 +185,32 @@ impl Driver {
         }
     }
 
-    /// The registration with `reactor`, made (or moved there) now if
-    /// needed; `None` if the fd cannot be watched. A new registration puts
-    /// the fd in non-blocking mode, unless the caller knows it is already
-    /// (`known_nonblocking`: an fd this crate created so, registered for
-    /// the first time).
-    fn registration(
-        &self,
-        fd: RawFd,
-        reactor: &Reactor,
-        known_nonblocking: bool,
-    ) -> io::Result<Option<Arc<Registration>>> {
+    /// The registration with `reactor`, made now if needed; `None` if the
+    /// fd cannot be watched. A new registration puts the fd in non-blocking
+    /// mode, unless it is known to be (`Fd` made it so, or this crate
+    /// created it so).
+    fn registration(&self, fd: RawFd, reactor: &Reactor) -> io::Result<Option<Arc<Registration>>> {
         let mut state = lock(&self.state);
-        match &state.binding {
-            Binding::Bound(registration) if registration.is_with(reactor) => {
-                return Ok(Some(Arc::clone(registration)))
+        let mut kept = match std::mem::replace(&mut state.binding, Binding::Unbound) {
+            Binding::Bound(mut registrations) => {
+                if let Some(found) = registrations.iter().find(|r| r.is_with(reactor)) {
+                    let found = Arc::clone(found);
+                    state.binding = Binding::Bound(registrations);
+                    return Ok(Some(found));
+                }
+                // Used by a task of another worker (or runtime) now: leave
+                // the pollers nobody waits in, and keep those where a task
+                // is still parked (registering there again later would
+                // fail with EEXIST).
+                registrations.retain(|r| Arc::strong_count(r) > 1);
+                registrations
             }
-            Binding::Unpollable => return Ok(None),
-            _ => {}
-        }
-        // Leave the old runtime's reactor before joining this one.
-        state.binding = Binding::Unbound;
+            Binding::Unpollable => {
+                state.binding = Binding::Unpollable;
+                return Ok(None);
+            }
+            Binding::Unbound => Vec::new(),
+        };
         let registration = match reactor.register(fd) {
             Ok(registration) => registration,
             // epoll refuses regular files (and directories) with EPERM:
@@ -213,19 +219,31 @@ impl Driver {
                 state.binding = Binding::Unpollable;
                 return Ok(None);
             }
-            Err(err) => return Err(err),
+            Err(err) => {
+                if !kept.is_empty() {
+                    state.binding = Binding::Bound(kept);
+                }
+                return Err(err);
+            }
         };
-        if !known_nonblocking {
+        if !state.made_nonblocking {
             // SAFETY: the reactor has just registered `fd`, so it is open
             // (not -1); it is the fd of the object of the `Fd` this driver
             // belongs to, which the caller holds during this call.
             let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-            if !set_nonblocking(borrowed, true)? {
-                state.made_nonblocking = true;
+            match set_nonblocking(borrowed, true) {
+                Ok(was) => state.made_nonblocking = !was,
+                Err(err) => {
+                    if !kept.is_empty() {
+                        state.binding = Binding::Bound(kept);
+                    }
+                    return Err(err);
+                }
             }
         }
         let registration = Arc::new(registration);
-        state.binding = Binding::Bound(Arc::clone(&registration));
+        kept.push(Arc::clone(&registration));
+        state.binding = Binding::Bound(kept);
         Ok(Some(registration))
     }
 
@@ -239,7 +257,7 @@ impl Driver {
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
         if let Some(IoContext { reactor, waker }) = current_io() {
-            if let Some(registration) = self.registration(fd, reactor, false)? {
+            if let Some(registration) = self.registration(fd, reactor)? {
                 let reason = reason.unwrap_or(match direction {
                     Direction::Read => WaitReason::Readable(fd),
                     Direction::Write => WaitReason::Writable(fd),
@@ -265,24 +283,20 @@ impl Driver {
 }
 
 impl<T: AsRawFd> Fd<T> {
-    /// Wraps `io`. Inside a runtime task, switches the fd to non-blocking
-    /// mode and registers it with the runtime's reactor; outside, leaves it
-    /// as it is until it is first used in a runtime.
+    /// Wraps `io`. Nothing is registered yet: the first operation made by
+    /// a runtime task switches the fd to non-blocking mode and registers
+    /// it with the poller of that task's worker, so an object created on
+    /// one worker and handed to a task on another is served where it is
+    /// used.
     ///
     /// # Errors
     ///
-    /// When the fd cannot be registered (the reactor is out of resources,
-    /// or the fd is invalid or already registered with this runtime) or its
-    /// mode cannot be changed.
+    /// None today; the `Result` leaves room for checks of `io`.
     pub fn new(io: T) -> io::Result<Fd<T>> {
-        let fd = Fd {
+        Ok(Fd {
             driver: Driver::new(),
             io,
-        };
-        if let Some(IoContext { reactor, .. }) = current_io() {
-            fd.driver.registration(fd.io.as_raw_fd(), reactor, false)?;
-        }
-        Ok(fd)
+        })
     }
 
     /// Wraps `io`, whose fd this crate has just created in non-blocking
@@ -294,9 +308,6 @@ impl<T: AsRawFd> Fd<T> {
             io,
         };
         lock(&fd.driver.state).made_nonblocking = true;
-        if let Some(IoContext { reactor, .. }) = current_io() {
-            fd.driver.registration(fd.io.as_raw_fd(), reactor, true)?;
-        }
         Ok(fd)
     }
 
@@ -507,7 +518,10 @@ mod tests {
     /// Wakers waiting to read `fd`.
     fn readers_waiting(fd: &Fd<UnixStream>) -> usize {
         match &lock(&fd.driver.state).binding {
-            Binding::Bound(registration) => registration.waiting(Direction::Read),
+            Binding::Bound(registrations) => registrations
+                .iter()
+                .map(|r| r.waiting(Direction::Read))
+                .sum(),
             _ => panic!("not registered"),
         }
     }
