@@ -34,7 +34,9 @@ static NEXT_RUNTIME_ID: AtomicU64 = AtomicU64::new(1);
 /// the reactor.
 pub(crate) struct RuntimeShared {
     id: u64,
-    remote: Mutex<Vec<TaskKey>>,
+    /// Wake-ups from other threads; `None` once the runtime (or worker) has
+    /// ended, so that a waker outliving it queues nothing.
+    remote: Mutex<Option<Vec<TaskKey>>>,
     pub(crate) reactor: Reactor,
 }
 
@@ -42,7 +44,7 @@ impl RuntimeShared {
     pub(crate) fn new(reactor: Reactor) -> Self {
         RuntimeShared {
             id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
-            remote: Mutex::new(Vec::new()),
+            remote: Mutex::new(Some(Vec::new())),
             reactor,
         }
     }
@@ -61,9 +63,17 @@ impl RuntimeShared {
                 return;
             }
         }
-        crate::util::lock(&self.remote).push(key);
+        match &mut *crate::util::lock(&self.remote) {
+            Some(queue) => queue.push(key),
+            None => return, // Ended: nothing to wake.
+        }
         // A failed notify leaves the wake-up in the queue for the next turn.
         let _ = self.reactor.notify();
+    }
+
+    /// The runtime (or this worker) has ended: later wake-ups are dropped.
+    pub(crate) fn close(&self) {
+        crate::util::lock(&self.remote).take();
     }
 }
 
@@ -155,6 +165,7 @@ impl Drop for EnterGuard<'_> {
             self.0.unwind_remaining();
         }
         super::signal::unregister(self.0.shared.id);
+        self.0.shared.close();
         CORE.with(|c| c.set(ptr::null()));
     }
 }
@@ -541,7 +552,9 @@ impl Core {
         // Swapped with a buffer kept from the last drain, so neither side
         // allocates in the steady state.
         let mut keys = self.remote_drained.take();
-        std::mem::swap(&mut keys, &mut *crate::util::lock(&self.shared.remote));
+        if let Some(queue) = &mut *crate::util::lock(&self.shared.remote) {
+            std::mem::swap(&mut keys, queue);
+        }
         for &key in &keys {
             self.wake_local(key);
         }
