@@ -224,3 +224,52 @@ fn the_map_count_limit_names_the_sysctl() {
         "live={live}, limit={limit}"
     );
 }
+
+#[inline(never)]
+#[allow(unconditional_recursion)]
+fn recurse_plain(depth: u64) -> u64 {
+    let mut pad = [0u8; 1024];
+    pad[0] = depth as u8;
+    std::hint::black_box(&mut pad);
+    recurse_plain(depth + 1) + u64::from(pad[0])
+}
+
+#[test]
+fn worker_overflow_child() {
+    if !in_child() {
+        return;
+    }
+    corio::Runtime::builder()
+        .workers(2)
+        .build()
+        .unwrap()
+        .run(|| {
+            // This worker spins, so the group starts on the other one.
+            let _task = corio::task::Builder::new()
+                .name("deep-worker-task")
+                .stack_size(64 * 1024)
+                .spawn(|| recurse_plain(0))
+                .unwrap();
+            loop {
+                std::hint::spin_loop();
+            }
+        });
+}
+
+#[test]
+fn a_task_overflowing_on_a_worker_thread_is_reported_with_its_name() {
+    if in_child() {
+        return;
+    }
+    let out = run_child("worker_overflow_child");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGABRT),
+        "the child must abort, stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains("coroutine 'deep-worker-task' has overflowed its stack of 65536 bytes"),
+        "stderr: {stderr}"
+    );
+}

@@ -1,4 +1,5 @@
-//! The runtime: a cooperative scheduler of stackful tasks on one thread.
+//! The runtime: a cooperative scheduler of stackful tasks, on one thread or
+//! on several worker threads.
 //!
 //! [`run`] starts a runtime on the calling thread and runs its closure as
 //! the *main task*. Tasks are coroutines with their own stacks, so code in
@@ -56,6 +57,95 @@
 //!   does I/O during cancellation) waits on its own stack, without letting
 //!   other tasks run meanwhile: switching away mid-unwind is not sound with
 //!   the standard library's per-thread panic count.
+//!
+//! # Several worker threads
+//!
+//! [`Runtime::multi_thread`] (or [`Builder::workers`]) runs tasks on several
+//! threads, each with its own scheduler, timers and poller; [`run`] and
+//! [`Runtime::builder`] keep to the calling thread. The thread that calls
+//! [`Runtime::run`] is worker 0, so the main task may borrow from its
+//! caller and need not be `Send`.
+//!
+//! A started coroutine never changes thread: its stack may hold `!Send`
+//! values (an `Rc`, a `MutexGuard`) and thread-local addresses across a
+//! park, so moving it would be unsound. What moves is the *group*:
+//! - [`spawn`] takes a `Send` closure and makes a new group, queued
+//!   unstarted on the spawning worker's deque. An idle worker takes it
+//!   from there (its own deque first, then a global queue, then a batch
+//!   stolen from another worker) and maps its stack when it starts it.
+//! - [`spawn_local`] takes any closure; the task starts on the current
+//!   worker, in the current group, and stays there.
+//!
+//! The compiler holds the line: what crosses to another worker must be
+//! `Send`, the closure and its result alike.
+//!
+//! ```compile_fail,E0277
+//! corio::run(|| {
+//!     let shared = std::rc::Rc::new(1);
+//!     corio::spawn(move || drop(shared)); // error: `Rc` is not `Send`
+//! });
+//! ```
+//!
+//! ```compile_fail,E0277
+//! corio::run(|| {
+//!     corio::spawn(|| std::rc::Rc::new(1)); // error: the result must be `Send` too
+//! });
+//! ```
+//!
+//! ```compile_fail,E0277
+//! fn to_another_thread<T: Send>(_: T) {}
+//! corio::run(|| {
+//!     let handle = corio::spawn_local(|| std::rc::Rc::new(1));
+//!     to_another_thread(handle); // error: `JoinHandle<Rc<_>>` is not `Send`
+//! });
+//! ```
+//!
+//! ```
+//! use std::rc::Rc;
+//!
+//! corio::Runtime::builder().workers(2).build().unwrap().run(|| {
+//!     let local = Rc::new(5); // `!Send` data stays on this worker
+//!     let task = corio::spawn_local(move || *local * 2);
+//!     assert_eq!(task.join().unwrap(), 10);
+//!     let group = corio::spawn(|| 21 * 2); // may run on any worker
+//!     assert_eq!(group.join().unwrap(), 42);
+//! });
+//! ```
+//!
+//! More about the model:
+//! - One atomic word per task records whether it has started and whether
+//!   it has been cancelled; it settles a cancel racing with a start or a
+//!   steal. A group cancelled before it starts never maps a stack; its
+//!   join reports the cancellation at once. A group whose stack cannot be
+//!   mapped when it starts reports that through its join handle as a
+//!   panic (a single-thread runtime returns the [`StackError`] from
+//!   [`TaskBuilder::spawn`] instead).
+//! - An idle worker sleeps in its poller. A spawn wakes one sleeping
+//!   worker, and only if one sleeps; a worker announces that it is about
+//!   to sleep before its last look at the queues, so no group is missed.
+//! - A worker that blocks its thread (a long computation without a park)
+//!   stalls only the tasks it has started; the groups waiting in its deque
+//!   are taken by the other workers.
+//! - Timers belong to the worker of the task that sleeps. Channels and the
+//!   other [`sync`](crate::sync) types wake tasks on any worker.
+//! - An I/O object registers with the poller of the worker whose task
+//!   first uses it, so a socket accepted on one worker and handed to a
+//!   group started on another is served by the other's poller. Used by
+//!   tasks on two workers, it is registered with both while a task of each
+//!   waits on it; each worker's poller wakes its own tasks.
+//! - Task ids are unique within the runtime; [`dump`] lists every task of
+//!   every worker with its worker number (the other workers add their part
+//!   from their own threads, so a worker busy in a long computation
+//!   answers when it next schedules).
+//! - Shutdown is runtime-wide: when the main task returns, groups not yet
+//!   started are given up without mapping a stack, started tasks are
+//!   cancelled and unwound on their own workers, and every worker keeps
+//!   its poller turning until no task is left anywhere (an unwinding task
+//!   may wait on I/O or on another worker). Then the worker threads are
+//!   joined; a panic that escaped a worker's scheduler is raised again by
+//!   `run`.
+//! - A waker that outlives its runtime wakes nothing: the runtime's
+//!   wake-up queue closes when it ends.
 //!
 //! # Outside a runtime
 //!
