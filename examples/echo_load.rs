@@ -1,16 +1,32 @@
-//! A loopback echo load test: one server thread (corio, tokio's
-//! current-thread runtime, or a thread per connection), one client thread
-//! (tokio current-thread, the same for every server) with C connections,
-//! each sending 64-byte requests and checking every byte of each echo.
+//! A loopback echo load test: a server (corio, tokio, or a thread per
+//! connection) and one client thread (tokio current-thread, the same for
+//! every server) with C connections, each sending 64-byte requests and
+//! checking every byte of each echo.
 //!
 //! ```text
-//! cargo run --release --example echo_load -- [--secs S] [--conns 1,50,500] [--servers corio,tokio,threads] [--pairs N]
+//! cargo run --release --example echo_load -- [--secs S] [--conns 1,50,500] [--servers corio,tokio,threads] [--pairs N] [--workers N]
 //! ```
 //!
+//! `--workers N` (default 1) sets how many worker threads the corio and
+//! tokio servers run on. With 1, corio's server is the single-thread
+//! runtime (`corio::run`) and tokio's is its current-thread runtime; with
+//! more, corio's is `Runtime::builder().workers(N)` and tokio's is its
+//! multi-thread runtime with N worker threads. Either way each server
+//! accepts in one task and spawns a task per connection (`corio::spawn`,
+//! `tokio::spawn`), which on several workers any worker may take, so the
+//! connections spread over them. The thread-per-connection server ignores
+//! it. The client stays one thread, so on a machine with few cores it
+//! competes with the server's workers.
+//!
 //! Prints one line per server and connection count: round trips per
-//! second, the number of mismatched bytes (always 0, or the run fails), and
-//! the server's CPU time per round trip, user and system. Every run is
-//! bounded by `--secs` (default 3).
+//! second, the number of mismatched bytes (always 0, or the run fails),
+//! the server's CPU time per round trip, user and system, the number of
+//! server workers, and how the connections spread over them (`-` for
+//! both with the thread-per-connection server). The spread counts, per
+//! server thread, the connections whose task echoed its first request
+//! there, busiest first (`5+3`: one worker took 5, the other 3): a corio
+//! task stays on the worker that starts it, while a tokio task may move to
+//! another worker later. Every run is bounded by `--secs` (default 3).
 //!
 //! The server's CPU time is the process's minus the client thread's (on
 //! Linux; elsewhere, where a thread's own usage is not available, it is the
@@ -24,20 +40,69 @@
 //! connection count it runs N pairs in the order corio, tokio, tokio,
 //! corio, ... (so that a drift of the machine favours neither), then
 //! prints each pair's ratio of corio's round trips to tokio's and their
-//! median, and the median ratio of the server's user time per round trip.
+//! median, the median ratio of the server's user time per round trip, and
+//! the number of workers both servers ran on. That is with no `--servers`
+//! or with `--servers corio,tokio`; another list is run as given and
+//! taken two by two as pairs.
+//!
+//! ```text
+//! cargo run --release --example echo_load -- --servers corio,tokio --workers 2 --pairs 8
+//! ```
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MSG: usize = 64;
 
-fn corio_server(ready: std::sync::mpsc::Sender<SocketAddr>, stop: Arc<AtomicBool>) {
-    corio::run(move || {
+/// What a server thread is given: where to send its address once it
+/// listens, the flag that stops it, how many workers it runs on, and where
+/// to count its connections.
+struct ServerArgs {
+    ready: std::sync::mpsc::Sender<SocketAddr>,
+    stop: Arc<AtomicBool>,
+    workers: usize,
+    spread: Spread,
+}
+
+/// Connections per server thread, counted where each connection's task
+/// echoes its first request (so the connection that stops the server,
+/// which sends nothing, is not counted).
+#[derive(Clone, Default)]
+struct Spread(Arc<Mutex<HashMap<ThreadId, usize>>>);
+
+impl Spread {
+    fn record(&self) {
+        let mut counts = self.0.lock().unwrap();
+        *counts.entry(std::thread::current().id()).or_default() += 1;
+    }
+
+    /// The counts, busiest thread first, with a 0 for each of the
+    /// `workers` that served none: `5+3`.
+    fn show(&self, workers: usize) -> String {
+        let mut counts: Vec<usize> = self.0.lock().unwrap().values().copied().collect();
+        counts.sort_unstable_by(|a, b| b.cmp(a));
+        counts.resize(counts.len().max(workers), 0);
+        let shown: Vec<String> = counts.iter().map(usize::to_string).collect();
+        shown.join("+")
+    }
+}
+
+fn corio_server(args: ServerArgs) {
+    let ServerArgs {
+        ready,
+        stop,
+        workers,
+        spread,
+    } = args;
+    let rt = corio::Runtime::builder().workers(workers).build().unwrap();
+    rt.run(move || {
         let listener = corio::net::TcpListener::bind("127.0.0.1:0").unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         while !stop.load(Ordering::Relaxed) {
@@ -45,9 +110,14 @@ fn corio_server(ready: std::sync::mpsc::Sender<SocketAddr>, stop: Arc<AtomicBool
                 continue;
             };
             conn.set_nodelay(true).unwrap();
+            // A `Send` task: on several workers, any of them may take it.
+            let spread = spread.clone();
             corio::spawn(move || {
-                let mut buf = [0u8; MSG];
+                let (mut buf, mut first) = ([0u8; MSG], true);
                 while conn.read_exact(&mut buf).is_ok() {
+                    if std::mem::take(&mut first) {
+                        spread.record();
+                    }
                     if conn.write_all(&buf).is_err() {
                         break;
                     }
@@ -57,12 +127,26 @@ fn corio_server(ready: std::sync::mpsc::Sender<SocketAddr>, stop: Arc<AtomicBool
     });
 }
 
-fn tokio_server(ready: std::sync::mpsc::Sender<SocketAddr>, stop: Arc<AtomicBool>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
+fn tokio_server(args: ServerArgs) {
+    let ServerArgs {
+        ready,
+        stop,
+        workers,
+        spread,
+    } = args;
+    let rt = if workers > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let accept_loop = async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         while !stop.load(Ordering::Relaxed) {
@@ -70,19 +154,31 @@ fn tokio_server(ready: std::sync::mpsc::Sender<SocketAddr>, stop: Arc<AtomicBool
                 continue;
             };
             conn.set_nodelay(true).unwrap();
+            let spread = spread.clone();
             tokio::spawn(async move {
-                let mut buf = [0u8; MSG];
+                let (mut buf, mut first) = ([0u8; MSG], true);
                 while conn.read_exact(&mut buf).await.is_ok() {
+                    if std::mem::take(&mut first) {
+                        spread.record();
+                    }
                     if conn.write_all(&buf).await.is_err() {
                         break;
                     }
                 }
             });
         }
-    });
+    };
+    if workers > 1 {
+        // A task on the runtime, as corio's accept loop is: the thread in
+        // `block_on` is not one of a multi-thread runtime's workers.
+        rt.block_on(rt.spawn(accept_loop)).unwrap();
+    } else {
+        rt.block_on(accept_loop);
+    }
 }
 
-fn threads_server(ready: std::sync::mpsc::Sender<SocketAddr>, stop: Arc<AtomicBool>) {
+fn threads_server(args: ServerArgs) {
+    let ServerArgs { ready, stop, .. } = args;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     ready.send(listener.local_addr().unwrap()).unwrap();
     while !stop.load(Ordering::Relaxed) {
@@ -207,34 +303,54 @@ fn main() {
         .map(|c| c.parse().expect("--conns takes numbers"))
         .collect();
     let pairs: usize = arg("--pairs").map_or(0, |s| s.parse().expect("--pairs takes a number"));
-    let servers = match (arg("--servers"), pairs) {
-        (Some(servers), _) => servers,
-        (None, 0) => "corio,tokio,threads".into(),
-        // Pair i runs corio first when i is even, tokio first when odd.
-        (None, n) => (0..n)
+    let workers: usize = arg("--workers").map_or(1, |s| match s.parse() {
+        Ok(n) if n > 0 => n,
+        _ => panic!("--workers takes a number of at least 1"),
+    });
+    let servers = match arg("--servers") {
+        None if pairs == 0 => "corio,tokio,threads".into(),
+        Some(given) if pairs == 0 || !matches!(given.as_str(), "corio,tokio" | "tokio,corio") => {
+            given
+        }
+        // `--pairs N` alone or with the one pair corio,tokio: N pairs; pair
+        // i runs corio first when i is even, tokio first when odd.
+        _ => (0..pairs)
             .map(|i| ["corio,tokio", "tokio,corio"][i % 2])
             .collect::<Vec<_>>()
             .join(","),
     };
     println!(
-        "{:>8}  {:>6}  {:>14}  {:>9}  {:>9}  {:>9}",
-        "server", "conns", "round trips/s", "bad bytes", "user µs", "sys µs"
+        "{:>8}  {:>6}  {:>14}  {:>9}  {:>9}  {:>9}  {:>7}  {:>12}",
+        "server",
+        "conns",
+        "round trips/s",
+        "bad bytes",
+        "user µs",
+        "sys µs",
+        "workers",
+        "conns/worker"
     );
     let mut failed = false;
     let mut summaries = Vec::new();
     for &n in &conns {
         let mut runs: Vec<Run<'_>> = Vec::new();
         for server in servers.split(',') {
-            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let (ready, ready_rx) = std::sync::mpsc::channel();
             let stop = Arc::new(AtomicBool::new(false));
-            let server_stop = stop.clone();
-            let start: fn(_, _) = match server {
+            let spread = Spread::default();
+            let args = ServerArgs {
+                ready,
+                stop: stop.clone(),
+                workers,
+                spread: spread.clone(),
+            };
+            let start: fn(ServerArgs) = match server {
                 "corio" => corio_server,
                 "tokio" => tokio_server,
                 "threads" => threads_server,
                 other => panic!("unknown server {other}"),
             };
-            let server_thread = std::thread::spawn(move || start(ready_tx, server_stop));
+            let server_thread = std::thread::spawn(move || start(args));
             let addr = ready_rx.recv().unwrap();
             // The client runs on this thread.
             let (process_before, client_before) = (cpu_seconds(true), cpu_seconds(false));
@@ -257,8 +373,12 @@ fn main() {
                 server_user_per_trip: server_part(|(user, _)| user),
                 server_sys_per_trip: server_part(|(_, sys)| sys),
             };
+            let (shown_workers, shown_spread) = match server {
+                "threads" => ("-".to_string(), "-".to_string()),
+                _ => (workers.to_string(), spread.show(workers)),
+            };
             println!(
-                "{server:>8}  {n:>6}  {:>14.0}  {bad:>9}  {:>9.2}  {:>9.2}",
+                "{server:>8}  {n:>6}  {:>14.0}  {bad:>9}  {:>9.2}  {:>9.2}  {shown_workers:>7}  {shown_spread:>12}",
                 run.trips_per_sec,
                 run.server_user_per_trip * 1e6,
                 run.server_sys_per_trip * 1e6
@@ -277,7 +397,7 @@ fn main() {
     for (n, rates, cpu) in summaries {
         let shown: Vec<String> = rates.iter().map(|r| format!("{r:.3}")).collect();
         println!(
-            "{n} conns: corio/tokio per pair {}; median {:.3}; server user time per trip, median {:.3}",
+            "{n} conns: corio/tokio per pair {}; median {:.3}; server user time per trip, median {:.3}; workers {workers}",
             shown.join(" "),
             median(rates),
             median(cpu)

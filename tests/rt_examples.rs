@@ -55,7 +55,8 @@ fn echo_load_pairs_corio_with_tokio_and_reports_the_median_ratio() {
     assert!(
         summary.starts_with("4 conns: corio/tokio per pair ")
             && summary.contains("; median ")
-            && summary.contains("; server user time per trip, median "),
+            && summary.contains("; server user time per trip, median ")
+            && summary.ends_with("; workers 1"),
         "{out}"
     );
     let ratios = summary
@@ -90,8 +91,63 @@ fn echo_load_verifies_every_byte_against_each_server() {
         assert!(row[2].parse::<f64>().unwrap() > 0.0, "{out}");
         assert_eq!(row[3], "0", "{out}");
         // The server's user and system time per round trip, in µs.
-        let cpu: Vec<f64> = row[4..].iter().map(|c| c.parse().unwrap()).collect();
-        assert!(cpu.len() == 2 && cpu.iter().all(|&t| t >= 0.0), "{out}");
+        let cpu: Vec<f64> = row[4..6].iter().map(|c| c.parse().unwrap()).collect();
+        assert!(cpu.iter().all(|&t| t >= 0.0), "{out}");
         assert!(cpu[0] + cpu[1] > 0.0, "{out}");
+        // One worker by default; no workers for a thread per connection.
+        let workers = if row[0] == "threads" { "-" } else { "1" };
+        assert_eq!(row[6], workers, "{out}");
+    }
+}
+
+/// The two-worker servers, in pairs: every echo is checked byte by byte,
+/// each row says 2 workers, the spread of connections over them adds up,
+/// and each connection count ends with its summary.
+#[test]
+fn echo_load_runs_corio_and_tokio_on_two_workers() {
+    let out = example_stdout(
+        "echo_load",
+        &[
+            "--secs",
+            "0.15",
+            "--conns",
+            "1,6",
+            "--servers",
+            "corio,tokio",
+            "--workers",
+            "2",
+            "--pairs",
+            "2",
+        ],
+    );
+    let (rows, summaries): (Vec<&str>, Vec<&str>) =
+        out.lines().skip(1).partition(|l| !l.contains("conns: "));
+    let rows: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 8, "{out}");
+    let order = ["corio", "tokio", "tokio", "corio"];
+    for (row, &server) in rows.iter().zip(order.iter().cycle()) {
+        assert_eq!(row.len(), 8, "{out}");
+        assert_eq!(row[0], server, "{out}");
+        let conns: usize = row[1].parse().unwrap();
+        assert!(row[2].parse::<f64>().unwrap() > 0.0, "{out}");
+        assert_eq!(row[3], "0", "{out}");
+        assert_eq!(row[6], "2", "{out}");
+        // Connections per worker, one count per worker; a connection is
+        // counted once it has had an echo.
+        let spread: Vec<usize> = row[7].split('+').map(|c| c.parse().unwrap()).collect();
+        assert_eq!(spread.len(), 2, "{out}");
+        let counted: usize = spread.iter().sum();
+        assert!(counted >= 1 && counted <= conns, "{out}");
+    }
+    assert_eq!(summaries.len(), 2, "{out}");
+    for (summary, conns) in summaries.iter().zip([1, 6]) {
+        assert!(
+            summary.starts_with(&format!("{conns} conns: corio/tokio per pair "))
+                && summary.ends_with("; workers 2"),
+            "{out}"
+        );
     }
 }
