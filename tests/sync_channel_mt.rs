@@ -1,15 +1,9 @@
 //! The `sync_channel` suite (`tests/suites/sync_channel.rs`) on a runtime with two worker
 //! threads.
 
-/// The runtime every test of the suite runs on.
-#[track_caller]
-fn run<T>(main: impl FnOnce() -> T) -> T {
-    corio::Runtime::builder()
-        .workers(2)
-        .build()
-        .expect("a two-worker runtime")
-        .run(main)
-}
+#[path = "suites/two_workers.rs"]
+mod two_workers;
+use two_workers::run;
 
 #[path = "suites/sync_channel.rs"]
 mod suite;
