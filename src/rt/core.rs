@@ -438,6 +438,7 @@ impl Core {
     ///
     /// The task's coroutine must be driven to completion or dropped before
     /// anything `body` borrows goes away.
+    #[inline(always)]
     unsafe fn install_task<'a>(
         &self,
         stack: PooledStack,

@@ -1,13 +1,13 @@
 //! Tasks: the handle their wakers point at, and the join state.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 
 use corosensei::Coroutine;
@@ -55,9 +55,20 @@ pub(crate) struct TaskHandle {
     /// `STARTED` and `CANCELLED`. One word settles a cancel racing with a
     /// start (or a steal): whichever sets its bit first decides.
     state: AtomicU8,
-    /// Set once, by the worker that starts the task, before `STARTED`.
-    home: OnceLock<Home>,
+    /// Written once, before `STARTED` is set (at creation for a task started
+    /// at once, by the worker that starts a group otherwise), and read only
+    /// once `STARTED` is seen. (A `OnceLock` would cost a `Once` call on
+    /// every spawn.)
+    home: UnsafeCell<Option<Home>>,
 }
+
+// SAFETY: the only field that is not `Sync` is `home`, and no thread reads
+// it while another writes it: it is written once, either before the handle
+// is shared at all or by the one worker that owns the unstarted group,
+// before that worker sets `STARTED` with release ordering; it is read only
+// after `STARTED` has been seen with acquire ordering, and never written
+// again.
+unsafe impl Sync for TaskHandle {}
 
 impl TaskHandle {
     /// A task started at once on the spawning worker.
@@ -69,7 +80,7 @@ impl TaskHandle {
             } else {
                 STARTED
             }),
-            home: OnceLock::from(home),
+            home: UnsafeCell::new(Some(home)),
         }
     }
 
@@ -78,17 +89,34 @@ impl TaskHandle {
         TaskHandle {
             id,
             state: AtomicU8::new(0),
-            home: OnceLock::new(),
+            home: UnsafeCell::new(None),
         }
     }
 
     /// Records where the task starts and marks it started. Returns `false`
     /// if it was cancelled first: then it must not run, and the canceller
     /// has completed its join slot.
+    ///
+    /// Called once, by the worker that took the unstarted group.
     pub(crate) fn start(&self, home: Home) -> bool {
-        let _ = self.home.set(home);
-        // Release: a canceller that sees STARTED sees `home` too.
+        debug_assert_eq!(self.state.load(Ordering::Relaxed) & STARTED, 0);
+        // SAFETY: nobody reads `home` before `STARTED` is set, which happens
+        // below, and only the worker that owns the group calls `start`,
+        // once (see the `Sync` impl).
+        unsafe { *self.home.get() = Some(home) };
+        // Release: whoever sees STARTED sees `home` too.
         self.state.fetch_or(STARTED, Ordering::AcqRel) & CANCELLED == 0
+    }
+
+    /// Where the task lives, once it has started.
+    #[inline]
+    fn home(&self) -> Option<&Home> {
+        if self.state.load(Ordering::Acquire) & STARTED == 0 {
+            return None;
+        }
+        // SAFETY: `STARTED` is set, so `home` was written before it (seen
+        // through the acquire load) and is never written again.
+        unsafe { (*self.home.get()).as_ref() }
     }
 
     /// Sets the cancel bit and wakes the task if it runs somewhere. Returns
@@ -109,7 +137,7 @@ impl TaskHandle {
     }
 
     fn wake(&self) {
-        if let Some(home) = self.home.get() {
+        if let Some(home) = self.home() {
             home.worker.wake(home.key);
         }
     }
