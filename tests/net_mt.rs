@@ -1,0 +1,9 @@
+//! The `net` suite (`tests/suites/net.rs`) on a runtime with two worker
+//! threads.
+
+#[path = "suites/two_workers.rs"]
+mod two_workers;
+use two_workers::run;
+
+#[path = "suites/net.rs"]
+mod suite;
