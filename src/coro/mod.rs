@@ -27,15 +27,18 @@ pub(crate) struct CoroutineOptions {
 }
 
 impl CoroutineOptions {
+    #[inline]
     pub(crate) fn set_name(&mut self, name: impl Into<String>) {
         self.name = Some(name.into().into_boxed_str());
     }
 
+    #[inline]
     pub(crate) fn set_stack_size(&mut self, bytes: usize) {
         self.stack_size = Some(bytes);
     }
 
     /// The stack size asked for, or `default`.
+    #[inline]
     pub(crate) fn stack_size_or(&self, default: usize) -> usize {
         self.stack_size.unwrap_or(default)
     }

@@ -96,6 +96,7 @@ impl Core {
         }
     }
 
+    #[inline]
     pub(super) fn next_id(&self) -> TaskId {
         let n = self.next_task_id.get();
         self.next_task_id.set(n + 1);

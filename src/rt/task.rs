@@ -72,6 +72,7 @@ unsafe impl Sync for TaskHandle {}
 
 impl TaskHandle {
     /// A task started at once on the spawning worker.
+    #[inline]
     pub(crate) fn started(id: TaskId, home: Home, cancelled: bool) -> TaskHandle {
         TaskHandle {
             id,
@@ -85,6 +86,7 @@ impl TaskHandle {
     }
 
     /// A task queued unstarted, to be started by whichever worker takes it.
+    #[inline]
     pub(crate) fn unstarted(id: TaskId) -> TaskHandle {
         TaskHandle {
             id,
@@ -98,6 +100,7 @@ impl TaskHandle {
     /// has completed its join slot.
     ///
     /// Called once, by the worker that took the unstarted group.
+    #[inline]
     pub(crate) fn start(&self, home: Home) -> bool {
         debug_assert_eq!(self.state.load(Ordering::Relaxed) & STARTED, 0);
         // SAFETY: nobody reads `home` before `STARTED` is set, which happens
