@@ -1,6 +1,6 @@
 //! Semantics of `corio::pipe`: close and throw propagation, broadcast,
 //! batches, sources (including a followed file that another thread appends
-//! to), XML sources, independent pipelines, errors.
+//! to), XML sources, independent pipelines, errors; `pipe/thread.rs`.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -13,6 +13,8 @@ use corio::pipe::xml::{self, Event, XmlError};
 use corio::pipe::{self, Consumer, Error, FileError, Follow, Inbox, Shared, Sink, StageError};
 use corio::Interrupt;
 
+#[path = "pipe/thread.rs"]
+mod thread; // the threaded stage
 type Log = Rc<RefCell<Vec<String>>>;
 
 /// A sink that logs what happens to it, and on close says goodbye.

@@ -1,4 +1,4 @@
-//! Runs the six pipeline examples on generated input and checks their exact
+//! Runs the seven pipeline examples on generated input and checks their exact
 //! output, and their errors for bad input.
 //!
 //! The examples are the binaries that `cargo test` builds next to this test
@@ -228,6 +228,42 @@ fn bus_examples_print_route_22_north_bound() {
 }
 
 #[test]
+fn cothread_prints_what_cosax_bus_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    // Enough buses for many batches of events to cross between the threads.
+    let feed = generate_feed(2_000, 5);
+    let file = write(dir.path(), "allroutes.xml", &feed);
+    let single = stdout_of("cosax_bus", &[&file]);
+    let threaded = stdout_of("cothread", &[&file]);
+    assert!(single.lines().count() > 50, "the feed has matching buses");
+    assert_eq!(
+        threaded.lines().collect::<Vec<_>>(),
+        single.lines().collect::<Vec<_>>()
+    );
+    assert_eq!(threaded, expected_buses(&feed));
+}
+
+#[test]
+fn bus_examples_end_quietly_on_a_closed_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "allroutes.xml", &generate_feed(3_000, 2));
+    for name in ["cosax_bus", "cothread"] {
+        let mut child = example(name)
+            .arg(&file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the example prints (`| head -0`).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{name}: {:?}", out.status);
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{name}");
+    }
+}
+
+#[test]
 fn bad_input_gives_a_clear_error_and_a_failure_status() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.xml");
@@ -249,7 +285,7 @@ fn bad_input_gives_a_clear_error_and_a_failure_status() {
         );
         assert!(!stderr.contains("panicked"), "{name} panicked: {stderr}");
     };
-    for name in ["basicsax", "cosax", "cosax_bus", "coexpat_bus"] {
+    for name in ["basicsax", "cosax", "cosax_bus", "coexpat_bus", "cothread"] {
         check(name, &[&missing], "missing.xml: No such file");
         check(name, &[&malformed], "malformed.xml:2:");
         check(name, &[dir.path()], "Is a directory");
@@ -272,6 +308,9 @@ fn bad_input_gives_a_clear_error_and_a_failure_status() {
     let out = run("copipe", &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: copipe FILE PATTERN [--follow]"));
+    let out = run("cothread", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: cothread FILE"));
 }
 
 /// Kills the child when dropped, so that a failing test leaves nothing

@@ -24,6 +24,9 @@
 //!   it grows, like `tail -f`), and the XML sources of [`xml`].
 //! - [`Shared`] lets several stages feed one sink; [`bus`] has the record
 //!   type and a test-data generator for the bus-feed examples.
+//! - [`threaded`] (and [`threaded_scoped`], [`ThreadBuilder`]) runs the rest
+//!   of a pipeline on another thread: a sink that hands items over in
+//!   batches to a target built on that thread.
 //!
 //! # Close and errors travel downstream
 //!
@@ -86,7 +89,7 @@
 //! [`xml::Event<'doc>`](xml::Event) borrowing from a document copies no
 //! text. Stages own nothing global, so any number of pipelines can run in
 //! one program, on one thread or on many (a pipeline stays on the thread
-//! that built it).
+//! that built it; [`threaded`] starts a new part of it on another thread).
 //!
 //! [`Generator`]: crate::generator::Generator
 
@@ -97,6 +100,7 @@ mod shared;
 mod sink;
 mod source;
 mod stages;
+mod thread;
 pub mod xml;
 
 use crate::generator::Interrupt;
@@ -107,6 +111,7 @@ pub use shared::Shared;
 pub use sink::{sink_fn, FnSink, Sink};
 pub use source::{from_iter, from_lines, read_lines, Follow};
 pub use stages::{broadcast, filter, map};
+pub use thread::{threaded, threaded_scoped, ThreadBuilder, ThreadPanic, Threaded};
 
 /// What a stage body returns: `Ok(())` when it ends on its own, or the
 /// interrupt (a close, or an error) that ended it.
