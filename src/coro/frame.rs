@@ -21,37 +21,6 @@ use corosensei::Yielder;
 
 use crate::stack::PooledStack;
 
-/// What a coroutine's frame is built from, gathered before the coroutine
-/// starts (its stack's bounds and the name given by its builder).
-pub(crate) struct FrameSpec {
-    stack_limit: usize,
-    stack_size: usize,
-    name: Option<Box<str>>,
-}
-
-impl FrameSpec {
-    /// Describes a coroutine about to run on `stack`.
-    pub(crate) fn new(stack: &PooledStack, name: Option<Box<str>>) -> FrameSpec {
-        FrameSpec {
-            stack_limit: corosensei::stack::Stack::limit(stack).get(),
-            stack_size: stack.size(),
-            name,
-        }
-    }
-
-    /// The frame, built on the coroutine's own stack when its body starts.
-    #[inline]
-    pub(crate) fn into_frame(self, park: Park) -> Frame {
-        Frame {
-            stack_limit: self.stack_limit,
-            stack_size: self.stack_size,
-            name: self.name,
-            park,
-            no_yield_scopes: Cell::new(0),
-        }
-    }
-}
-
 /// What corio knows about a running coroutine. Lives on that coroutine's
 /// stack for as long as its body runs.
 pub(crate) struct Frame {
@@ -67,6 +36,29 @@ pub(crate) struct Frame {
     /// Calls in progress in this coroutine during which it must not yield
     /// (see [`NoYieldScope`]).
     pub(crate) no_yield_scopes: Cell<u32>,
+}
+
+impl Frame {
+    /// The bounds of `stack` that a frame records: its lowest address (guard
+    /// page included) and its usable size. Read before the coroutine
+    /// starts, where the stack is at hand.
+    #[inline(always)]
+    pub(crate) fn bounds(stack: &PooledStack) -> (usize, usize) {
+        (corosensei::stack::Stack::limit(stack).get(), stack.size())
+    }
+
+    /// The frame of a coroutine, built on its own stack when its body
+    /// starts. The one place a frame is made, for generators and tasks.
+    #[inline(always)]
+    pub(crate) fn new(bounds: (usize, usize), name: Option<Box<str>>, park: Park) -> Frame {
+        Frame {
+            stack_limit: bounds.0,
+            stack_size: bounds.1,
+            name,
+            park,
+            no_yield_scopes: Cell::new(0),
+        }
+    }
 }
 
 /// Marks, for as long as it lives, a call during which the running

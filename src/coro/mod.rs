@@ -12,7 +12,7 @@ mod frame;
 mod overflow;
 
 pub(crate) use frame::{
-    current, set_current, suspend_current, Frame, FrameSpec, NoYieldScope, Park, Restore, PARKED,
+    current, set_current, suspend_current, Frame, NoYieldScope, Park, Restore, PARKED,
 };
 pub(crate) use overflow::ensure_handler;
 

@@ -6,7 +6,7 @@ use corosensei::Coroutine;
 
 use super::co::{park_body, Co};
 use super::{Error, GenYielder, Generator, GeneratorState, Interrupt, Resume};
-use crate::coro::{self, CoroutineOptions, FrameSpec, Park};
+use crate::coro::{self, CoroutineOptions, Frame, Park};
 use crate::stack::{self, PooledStack, StackError};
 
 /// Creates generators with a name and a stack size.
@@ -86,13 +86,18 @@ impl Builder {
     {
         coro::ensure_handler();
         let stack = PooledStack::take(self.options.stack_size_or(stack::DEFAULT_STACK_SIZE))?;
-        let spec = FrameSpec::new(&stack, self.options.name);
+        let bounds = Frame::bounds(&stack);
+        let name = self.options.name;
         let wrapper = move |yielder: &GenYielder<I, Y, E>, first: Resume<I, E>| {
             let co = Co {
-                frame: spec.into_frame(Park::Relay(
-                    park_body::<I, Y, E>,
-                    (yielder as *const GenYielder<I, Y, E>).cast(),
-                )),
+                frame: Frame::new(
+                    bounds,
+                    name,
+                    Park::Relay(
+                        park_body::<I, Y, E>,
+                        (yielder as *const GenYielder<I, Y, E>).cast(),
+                    ),
+                ),
                 yielder,
             };
             coro::set_current(&co.frame);

@@ -191,6 +191,24 @@ impl Driver {
     /// created it so).
     fn registration(&self, fd: RawFd, reactor: &Reactor) -> io::Result<Option<Arc<Registration>>> {
         let mut state = lock(&self.state);
+        // The steady state: registered with this reactor already.
+        if let Binding::Bound(registrations) = &state.binding {
+            if let Some(found) = registrations.iter().find(|r| r.is_with(reactor)) {
+                return Ok(Some(Arc::clone(found)));
+            }
+        }
+        self.register(&mut state, fd, reactor)
+    }
+
+    /// The slow path of [`registration`](Self::registration): a new
+    /// registration with `reactor`.
+    #[cold]
+    fn register(
+        &self,
+        state: &mut State,
+        fd: RawFd,
+        reactor: &Reactor,
+    ) -> io::Result<Option<Arc<Registration>>> {
         let mut kept = match std::mem::replace(&mut state.binding, Binding::Unbound) {
             Binding::Bound(mut registrations) => {
                 if let Some(found) = registrations.iter().find(|r| r.is_with(reactor)) {

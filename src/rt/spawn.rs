@@ -16,7 +16,7 @@ use super::group::Group;
 use super::task::{
     Home, JoinError, JoinHandle, JoinInner, Task, TaskCoroutine, TaskHandle, TaskId, TaskKey,
 };
-use crate::coro::{self, FrameSpec, Park};
+use crate::coro::{self, Frame, Park};
 use crate::stack::{PooledStack, StackError};
 
 impl Core {
@@ -227,10 +227,11 @@ impl Core {
         spawned_at: &'static Location<'static>,
         body: impl FnOnce(Option<JoinError>) + 'a,
     ) {
-        let spec = FrameSpec::new(&stack, name.clone());
+        let bounds = Frame::bounds(&stack);
+        let frame_name = name.clone();
         let task_handle = handle.clone();
         let entry = move |yielder: &Yielder<(), ()>, ()| {
-            let frame = spec.into_frame(Park::Inline(yielder));
+            let frame = Frame::new(bounds, frame_name, Park::Inline(yielder));
             coro::set_current(&frame);
             // Completed on the task's own stack while its frame is still
             // current.

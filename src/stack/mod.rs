@@ -137,19 +137,26 @@ pub(crate) fn normalize_size(size: usize) -> usize {
 
 #[inline]
 pub(crate) fn page_size() -> usize {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    use std::sync::atomic::Ordering;
     match PAGE.load(Ordering::Relaxed) {
-        0 => {
-            use nix::unistd::{sysconf, SysconfVar};
-            let page = sysconf(SysconfVar::PAGE_SIZE)
-                .ok()
-                .flatten()
-                .and_then(|page| usize::try_from(page).ok())
-                .unwrap_or(4096);
-            PAGE.store(page, Ordering::Relaxed);
-            page
-        }
+        0 => read_page_size(),
         page => page,
     }
+}
+
+static PAGE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The first call of `page_size`: out of line, so that the inlined fast
+/// path stays a load and a compare.
+#[cold]
+#[inline(never)]
+fn read_page_size() -> usize {
+    use nix::unistd::{sysconf, SysconfVar};
+    let page = sysconf(SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .and_then(|page| usize::try_from(page).ok())
+        .unwrap_or(4096);
+    PAGE.store(page, std::sync::atomic::Ordering::Relaxed);
+    page
 }
