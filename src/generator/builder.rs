@@ -31,11 +31,13 @@ pub struct Builder {
 
 impl Builder {
     /// A builder with no name and [`stack::DEFAULT_STACK_SIZE`].
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Names the generator; the name appears in stack overflow reports.
+    #[inline]
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.options.set_name(name);
         self
@@ -43,6 +45,7 @@ impl Builder {
 
     /// Sets the usable stack size in bytes (rounded up to whole pages, at
     /// least [`stack::MIN_STACK_SIZE`]).
+    #[inline]
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.options.set_stack_size(bytes);
         self

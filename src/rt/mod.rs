@@ -418,17 +418,20 @@ pub struct TaskBuilder {
 
 impl TaskBuilder {
     /// A builder with no name and the runtime's stack size.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Names the task.
+    #[inline]
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.options.set_name(name);
         self
     }
 
     /// Sets the task's stack size in bytes.
+    #[inline]
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.options.set_stack_size(bytes);
         self
