@@ -326,7 +326,7 @@ fn a_panicking_group_poisons_nothing() {
 }
 
 #[test]
-fn a_waker_that_outlives_its_runtime_wakes_nothing() {
+fn a_waker_that_outlives_its_runtime_is_harmless() {
     use std::future::poll_fn;
     use std::task::{Poll, Waker};
     let runtime = two_workers();

@@ -53,13 +53,14 @@ use crate::util::lock;
 ///
 /// # Inside and outside a runtime
 ///
-/// - Created inside a runtime task, the fd is put in non-blocking mode and
-///   registered with that runtime's reactor at once.
-/// - Created outside a runtime, it is left as it is (blocking, usually) and
-///   registered lazily: the first operation made from a task of a runtime
-///   switches it to non-blocking mode and registers it there. An object is
-///   used by one runtime at a time; used from another runtime later (after
-///   the first one ended, typically), it moves its registration there.
+/// - Nothing is registered when the object is created. The first
+///   operation made by a runtime task switches the fd to non-blocking mode
+///   (unless corio created it so) and registers it with the poller of that
+///   task's worker, so an object created on one worker (or outside any
+///   runtime) and used by a task on another is served where it is used.
+/// - Used by tasks of two workers or runtimes in turn, the object is
+///   registered with each poller where a task is still waiting on it; a
+///   poller nobody waits in is left when a task elsewhere next registers.
 /// - Operations made outside any runtime (a plain thread, a
 ///   [`spawn_blocking`](crate::task::spawn_blocking) call, after `run`
 ///   returned) block the thread, like the std types: the call is made, and
@@ -209,26 +210,9 @@ impl Driver {
         fd: RawFd,
         reactor: &Reactor,
     ) -> io::Result<Option<Arc<Registration>>> {
-        let mut kept = match std::mem::replace(&mut state.binding, Binding::Unbound) {
-            Binding::Bound(mut registrations) => {
-                if let Some(found) = registrations.iter().find(|r| r.is_with(reactor)) {
-                    let found = Arc::clone(found);
-                    state.binding = Binding::Bound(registrations);
-                    return Ok(Some(found));
-                }
-                // Used by a task of another worker (or runtime) now: leave
-                // the pollers nobody waits in, and keep those where a task
-                // is still parked (registering there again later would
-                // fail with EEXIST).
-                registrations.retain(|r| Arc::strong_count(r) > 1);
-                registrations
-            }
-            Binding::Unpollable => {
-                state.binding = Binding::Unpollable;
-                return Ok(None);
-            }
-            Binding::Unbound => Vec::new(),
-        };
+        if matches!(state.binding, Binding::Unpollable) {
+            return Ok(None);
+        }
         let registration = match reactor.register(fd) {
             Ok(registration) => registration,
             // epoll refuses regular files (and directories) with EPERM:
@@ -237,31 +221,26 @@ impl Driver {
                 state.binding = Binding::Unpollable;
                 return Ok(None);
             }
-            Err(err) => {
-                if !kept.is_empty() {
-                    state.binding = Binding::Bound(kept);
-                }
-                return Err(err);
-            }
+            Err(err) => return Err(err),
         };
         if !state.made_nonblocking {
             // SAFETY: the reactor has just registered `fd`, so it is open
             // (not -1); it is the fd of the object of the `Fd` this driver
             // belongs to, which the caller holds during this call.
             let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-            match set_nonblocking(borrowed, true) {
-                Ok(was) => state.made_nonblocking = !was,
-                Err(err) => {
-                    if !kept.is_empty() {
-                        state.binding = Binding::Bound(kept);
-                    }
-                    return Err(err);
-                }
-            }
+            state.made_nonblocking = !set_nonblocking(borrowed, true)?;
         }
         let registration = Arc::new(registration);
-        kept.push(Arc::clone(&registration));
-        state.binding = Binding::Bound(kept);
+        let mut registrations = match std::mem::replace(&mut state.binding, Binding::Unbound) {
+            Binding::Bound(registrations) => registrations,
+            _ => Vec::new(),
+        };
+        // Leave the pollers nobody waits in, and keep those where a task
+        // of another worker (or runtime) is still parked: registering
+        // there again later would fail with EEXIST.
+        registrations.retain(|r| Arc::strong_count(r) > 1);
+        registrations.push(Arc::clone(&registration));
+        state.binding = Binding::Bound(registrations);
         Ok(Some(registration))
     }
 

@@ -338,8 +338,9 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        // Unwinds whatever is left (only after a panic in the scheduler
-        // itself): the coroutines drop with the table.
+        // A fallback: the enter guard unwinds the tasks of a scheduler that
+        // panics while the runtime is still entered; anything left now
+        // drops with the table.
         let tasks: Vec<_> = self
             .slots
             .get_mut()

@@ -71,8 +71,8 @@
 //! park, so moving it would be unsound. What moves is the *group*:
 //! - [`spawn`] takes a `Send` closure and makes a new group, queued
 //!   unstarted on the spawning worker's deque. An idle worker takes it
-//!   from there (its own deque first, then a global queue, then a batch
-//!   stolen from another worker) and maps its stack when it starts it.
+//!   from there (its own deque first, then a batch stolen from another
+//!   worker) and maps its stack when it starts it.
 //! - [`spawn_local`] takes any closure; the task starts on the current
 //!   worker, in the current group, and stays there.
 //!
@@ -336,9 +336,9 @@ impl Runtime {
         let core = Core::new(shared, self.stack_size, worker);
         let _entered = core.enter();
         // SAFETY: the main task is run to completion by `run_until` below;
-        // if the scheduler itself panics first, `core` is dropped during
-        // the unwind, still inside this call, which unwinds the task's
-        // stack before anything `main` borrows goes away.
+        // if the scheduler itself panics first, `_entered` unwinds every
+        // task (the main one included) as it drops during the unwind, still
+        // inside this call, before anything `main` borrows goes away.
         let main_task =
             unsafe { core.spawn_main(main) }.unwrap_or_else(|e| panic!("corio::run: {e}"));
         core.run_until(|_| main_task.is_finished());

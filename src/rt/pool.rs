@@ -3,8 +3,9 @@
 //!
 //! Each worker owns a FIFO deque of unstarted groups (`spawn` pushes onto
 //! the spawning worker's). A worker with nothing runnable takes from its
-//! own deque, then the shared injector, then steals a batch from a
-//! sibling. With nothing found it sleeps in its poller, after announcing
+//! own deque, then steals a batch from a sibling. (Every group is
+//! spawned by a worker, so there is no global queue: nothing spawns from
+//! outside the workers yet.) With nothing found it sleeps in its poller, after announcing
 //! itself as sleeping and looking at the queues once more; a spawn that
 //! sees a sleeper wakes one (and one only: the sleeper's flag is taken
 //! with a swap, which coalesces wake-ups).
@@ -14,7 +15,7 @@ use std::iter;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use crossbeam_deque::{Steal, Stealer, Worker};
 
 use std::task::{Poll, Waker};
 
@@ -25,7 +26,6 @@ use crate::util::lock;
 
 /// What all workers of one runtime share.
 pub(crate) struct Pool {
-    injector: Injector<Group>,
     stealers: Box<[Stealer<Group>]>,
     /// Each worker's wake-up side (its remote queue and reactor).
     pub(crate) workers: Box<[Arc<RuntimeShared>]>,
@@ -78,7 +78,6 @@ impl Pool {
     pub(crate) fn new(workers: Vec<Arc<RuntimeShared>>) -> (Arc<Pool>, Vec<Worker<Group>>) {
         let locals: Vec<Worker<Group>> = workers.iter().map(|_| Worker::new_fifo()).collect();
         let pool = Pool {
-            injector: Injector::new(),
             stealers: locals.iter().map(Worker::stealer).collect(),
             sleeping: workers.iter().map(|_| AtomicBool::new(false)).collect(),
             dumps: workers.iter().map(|_| Mutex::default()).collect(),
@@ -122,8 +121,8 @@ impl Pool {
         }
     }
 
-    /// Takes a group for worker `index`: its own deque first, then the
-    /// injector, then a batch stolen from a sibling.
+    /// Takes a group for worker `index`: its own deque first, then a batch
+    /// stolen from a sibling.
     pub(crate) fn find_group(&self, index: usize, local: &Worker<Group>) -> Option<Group> {
         if let Some(group) = local.pop() {
             return Some(group);
@@ -131,39 +130,23 @@ impl Pool {
         self.steal_group(index, local)
     }
 
-    /// Takes from the injector or a sibling, moving a batch to `local`.
-    pub(crate) fn steal_group(&self, index: usize, local: &Worker<Group>) -> Option<Group> {
+    /// Steals a batch from a sibling into `local`, and takes one of it.
+    fn steal_group(&self, index: usize, local: &Worker<Group>) -> Option<Group> {
         let n = self.stealers.len();
         iter::repeat_with(|| {
-            self.injector.steal_batch_and_pop(local).or_else(|| {
-                // Siblings in turn, starting after this worker, so that
-                // thieves spread over their victims.
-                (1..n)
-                    .map(|k| &self.stealers[(index + k) % n])
-                    .map(|s| s.steal_batch_and_pop(local))
-                    .collect::<Steal<Group>>()
-            })
+            // Siblings in turn, starting after this worker, so that thieves
+            // spread over their victims.
+            (1..n)
+                .map(|k| self.stealers[(index + k) % n].steal_batch_and_pop(local))
+                .collect::<Steal<Group>>()
         })
         .find(|s| !s.is_retry())
         .and_then(Steal::success)
     }
 
-    /// A group queued in the injector (from outside the workers), moving a
-    /// batch of them to `local`.
-    pub(crate) fn take_injected(&self, local: &Worker<Group>) -> Option<Group> {
-        if self.injector.is_empty() {
-            return None;
-        }
-        iter::repeat_with(|| self.injector.steal_batch_and_pop(local))
-            .find(|s| !s.is_retry())
-            .and_then(Steal::success)
-    }
-
     /// Whether any group waits anywhere.
     fn has_groups(&self, local: &Worker<Group>) -> bool {
-        !local.is_empty()
-            || !self.injector.is_empty()
-            || self.stealers.iter().any(|s| !s.is_empty())
+        !local.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
     }
 
     /// Marks worker `index` as about to sleep, then looks at the queues
@@ -173,7 +156,7 @@ impl Pool {
         self.sleeping[index].store(true, Ordering::Relaxed);
         self.sleepers.fetch_add(1, Ordering::Relaxed);
         fence(Ordering::SeqCst);
-        if self.has_groups(local) || self.is_shutting_down() {
+        if self.has_groups(local) {
             self.woke(index);
             return self.find_group(index, local);
         }

@@ -61,13 +61,6 @@ impl Core {
                         self.turn(Some(Duration::ZERO));
                     }
                     self.drain_remote();
-                    // Groups queued from outside the workers must not wait
-                    // for this worker to run dry.
-                    if let Some(worker) = &self.worker {
-                        if let Some(group) = worker.pool.take_injected(&worker.local) {
-                            self.start_and_queue(group);
-                        }
-                    }
                 }
             }
             let next_timer = self.timers.fire(|key| self.wake_local(key));

@@ -129,10 +129,7 @@ impl Core {
         coro::ensure_handler();
         let stack = PooledStack::take(stack_size)?;
         let key = self.reserve_slot();
-        let home = Home {
-            key,
-            worker: self.shared.clone(),
-        };
+        let home = self.home(key);
         // A task spawned while `run` shuts down (by a cancelled task's
         // destructor, say) is cancelled from birth, so shutdown ends.
         let handle = Arc::new(TaskHandle::started(
@@ -158,6 +155,15 @@ impl Core {
         })
     }
 
+    /// Where a task in slot `key` of this worker lives.
+    #[inline]
+    fn home(&self, key: TaskKey) -> Home {
+        Home {
+            key,
+            worker: self.shared.clone(),
+        }
+    }
+
     /// Starts an unstarted group here: maps its stack and enters it in the
     /// task table. `None` if it was cancelled first or the runtime shuts
     /// down (then no stack is mapped), or if its stack cannot be mapped
@@ -173,11 +179,7 @@ impl Core {
             return None;
         }
         let key = self.reserve_slot();
-        let home = Home {
-            key,
-            worker: self.shared.clone(),
-        };
-        if !group.handle.start(home) {
+        if !group.handle.start(self.home(key)) {
             // Cancelled before it started: its canceller completed it.
             self.free_slot(key);
             drop(group);
