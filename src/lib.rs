@@ -17,6 +17,7 @@
 //!   the task): the [`Fd`](io::Fd) wrapper for any fd, and pipes.
 //! - [`net`]: TCP, UDP and Unix domain sockets implementing `Read`/`Write`.
 //! - [`process`]: child processes whose pipes and `wait` park the task.
+//! - [`procpool`]: a pool of worker processes running serialized jobs.
 //! - [`sync`]: channels and `select`, an asyncio-style `Queue`, `Mutex`,
 //!   `Semaphore`, `Event` and `WaitGroup`, all parking tasks, not threads.
 //! - [`stack`]: stack sizes, the per-thread stack pool and its limits.
@@ -42,7 +43,9 @@
 //! 7. `io`, then `net` and `process`: blocking-style fds, sockets, child
 //!    processes. They reach the runtime through one narrow function
 //!    (`rt::current_reactor`), never through the scheduler's internals.
-//! 8. `pipe`: pipelines of generators and their sources.
+//! 8. `procpool`: a pool of worker processes, each running a runtime.
+//! 9. `pipe`: pipelines of generators and their sources, and stages that
+//!    hop to another thread or process.
 //!
 //! The module name `generator` is usable from every edition (`gen` is a
 //! keyword from edition 2024 on):
@@ -66,6 +69,7 @@ pub mod io;
 pub mod net;
 pub mod pipe;
 pub mod process;
+pub mod procpool;
 pub mod reactor;
 pub mod stack;
 pub mod sync;

@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["sync"],
     &["io"],
     &["net", "process"],
+    &["procpool"],
     &["pipe"],
 ];
 
