@@ -35,8 +35,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// A job on its way through the pool.
 pub(super) struct Pending {
     pub(super) id: u64,
-    pub(super) name: &'static str,
-    pub(super) args: Vec<u8>,
+    /// The whole `Run` frame, encoded once by the submitter and sent again
+    /// as it is if the job moves to another worker.
+    pub(super) frame: Vec<u8>,
     pub(super) timeout: Option<Duration>,
     pub(super) slot: Arc<Slot>,
     /// A revocation was sent for it and not yet answered.
@@ -46,15 +47,22 @@ pub(super) struct Pending {
 impl Pending {
     pub(super) fn new(
         id: u64,
-        name: &'static str,
-        args: Vec<u8>,
+        name: &str,
+        args: &[u8],
         timeout: Option<Duration>,
         slot: Arc<Slot>,
     ) -> Pending {
-        Pending {
+        let mut frame = Vec::with_capacity(16 + name.len() + args.len());
+        let run = ToWorker::Run {
             id,
             name,
             args,
+            report_start: timeout.is_some(),
+        };
+        wire::encode(&run, &mut frame);
+        Pending {
+            id,
+            frame,
             timeout,
             slot,
             revoking: false,
@@ -82,8 +90,9 @@ pub(super) struct Config {
 /// A live worker process, as the driver sees it.
 struct Worker {
     pid: u32,
-    /// Frames for its writer task.
-    out: Sender<Vec<u8>>,
+    /// Bytes for its writer task, which the doorbell wakes.
+    out: Vec<u8>,
+    doorbell: Sender<()>,
     /// Jobs sent to it and not finished, in the order sent: the first is
     /// the one it runs (or will run next).
     jobs: VecDeque<Pending>,
@@ -94,12 +103,13 @@ struct Worker {
 }
 
 impl Worker {
-    fn send(&self, msg: &ToWorker) {
-        let mut frame = Vec::new();
-        wire::encode(msg, &mut frame);
-        // A closed writer means the worker is dying; its reader task will
-        // settle its jobs.
-        let _ = self.out.send(frame);
+    fn send(&mut self, frame: &[u8]) {
+        if self.out.is_empty() {
+            // A full doorbell has already rung; a closed one means the
+            // worker is dying, and its slot task will settle its jobs.
+            let _ = self.doorbell.try_send(());
+        }
+        self.out.extend_from_slice(frame);
     }
 
     /// Jobs queued behind the running one that are not being revoked.
@@ -124,7 +134,13 @@ type Shared = Rc<RefCell<State>>;
 
 impl State {
     fn outstanding(&self) -> usize {
-        self.pending.len() + self.workers.iter().flatten().map(|w| w.jobs.len()).sum::<usize>()
+        self.pending.len()
+            + self
+                .workers
+                .iter()
+                .flatten()
+                .map(|w| w.jobs.len())
+                .sum::<usize>()
     }
 
     /// Hands pending jobs to workers with room, least loaded first, then
@@ -142,12 +158,7 @@ impl State {
                 break;
             };
             let job = self.pending.pop_front().expect("not empty");
-            worker.send(&ToWorker::Run {
-                id: job.id,
-                name: job.name.to_owned(),
-                args: job.args.clone(),
-                report_start: job.timeout.is_some(),
-            });
+            worker.send(&job.frame);
             worker.jobs.push_back(job);
         }
         if self.pending.is_empty() {
@@ -160,6 +171,12 @@ impl State {
             }
         }
         if self.closing && self.outstanding() == 0 {
+            // Dropping a worker closes its writer, which closes the socket:
+            // the worker exits and its slot task reaps it. A slot task that
+            // starts (or restarts) its worker after this lands here too.
+            for worker in self.workers.iter_mut() {
+                *worker = None;
+            }
             self.drained.set();
         }
     }
@@ -168,7 +185,12 @@ impl State {
     /// job back; the answer (`Revoked`) puts it in `pending` for the idle
     /// one.
     fn rebalance(&mut self) {
-        let idle = self.workers.iter().flatten().filter(|w| w.jobs.is_empty()).count();
+        let idle = self
+            .workers
+            .iter()
+            .flatten()
+            .filter(|w| w.jobs.is_empty())
+            .count();
         for _ in 0..idle {
             let Some(busiest) = self
                 .workers
@@ -187,8 +209,9 @@ impl State {
                 .find(|job| !job.revoking)
                 .expect("spare() counted one");
             job.revoking = true;
-            let id = job.id;
-            busiest.send(&ToWorker::Revoke { id });
+            let mut frame = Vec::new();
+            wire::encode(&ToWorker::Revoke { id: job.id }, &mut frame);
+            busiest.send(&frame);
         }
     }
 
@@ -209,6 +232,7 @@ pub(super) fn drive(config: Config, commands: Receiver<Command>, ready: Sender<i
         drained: Rc::new(Event::new()),
         start_error: None,
     }));
+    let _cleanup = FailOnUnwind(Rc::clone(&state));
     let starts: Vec<_> = (0..config.workers)
         .map(|_| rt::spawn_local(start_worker))
         .collect();
@@ -221,9 +245,8 @@ pub(super) fn drive(config: Config, commands: Receiver<Command>, ready: Sender<i
         }
     }
     if let Some(e) = failure {
-        for conn in started {
-            conn.kill_and_reap();
-        }
+        // Dropping them kills and reaps them.
+        drop(started);
         let _ = ready.send(Err(e));
         return;
     }
@@ -246,7 +269,13 @@ pub(super) fn drive(config: Config, commands: Receiver<Command>, ready: Sender<i
                 st.pump();
             }
             Command::Pids(reply) => {
-                let pids = state.borrow().workers.iter().flatten().map(|w| w.pid).collect();
+                let pids = state
+                    .borrow()
+                    .workers
+                    .iter()
+                    .flatten()
+                    .map(|w| w.pid)
+                    .collect();
                 let _ = reply.send(pids);
             }
             Command::Terminate => {
@@ -265,12 +294,29 @@ pub(super) fn drive(config: Config, commands: Receiver<Command>, ready: Sender<i
         Rc::clone(&st.drained)
     };
     drained.wait();
-    // Closing each worker's writer closes its socket; the worker exits and
-    // its slot task reaps it.
-    for worker in state.borrow_mut().workers.iter_mut() {
-        *worker = None;
-    }
     rt::join_all(slots);
+}
+
+/// Fails every job still in the driver's hands if the driver unwinds: its
+/// runtime was shut down under it (the pool outlived the runtime it was
+/// made in). The worker processes are killed and reaped by their slot
+/// tasks' `Conn`s as those unwind too.
+struct FailOnUnwind(Shared);
+
+impl Drop for FailOnUnwind {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Ok(mut st) = self.0.try_borrow_mut() {
+                let why = "the runtime running the pool's driver ended";
+                let fail =
+                    |job: Pending| job.slot.complete(Err(JobError::PoolClosed(why.to_owned())));
+                st.pending.drain(..).for_each(fail);
+                for worker in st.workers.iter_mut().flatten() {
+                    worker.jobs.drain(..).for_each(fail);
+                }
+            }
+        }
+    }
 }
 
 /// Kills every worker and fails every job not finished.
@@ -295,12 +341,36 @@ struct Conn {
     stream: UnixStream,
     decoder: Decoder,
     pid: u32,
+    /// The child has been waited for.
+    reaped: bool,
 }
 
 impl Conn {
-    fn kill_and_reap(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Reads from the socket into the decoder; `false` at end of stream.
+    fn fill(&mut self) -> io::Result<bool> {
+        const CHUNK: usize = 64 * 1024;
+        let n = (&self.stream).read(self.decoder.space(CHUNK));
+        self.decoder.filled(*n.as_ref().unwrap_or(&0), CHUNK);
+        Ok(n? > 0)
+    }
+
+    /// Waits for the worker's exit (parking the task).
+    fn reap(&mut self) -> io::Result<std::process::ExitStatus> {
+        let status = self.child.wait();
+        self.reaped = true;
+        status
+    }
+}
+
+impl Drop for Conn {
+    /// A worker whose slot task unwinds (its runtime shut down) is killed
+    /// and reaped on the spot: no zombie, no orphan.
+    fn drop(&mut self) {
+        if !self.reaped {
+            let pid = Pid::from_raw(self.pid as i32);
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
     }
 }
 
@@ -314,36 +384,41 @@ fn start_worker() -> io::Result<Conn> {
         child,
         stream,
         decoder: Decoder::default(),
+        reaped: false,
     };
-    let hello = rt::timeout(START_TIMEOUT, || {
-        let Conn {
-            stream, decoder, ..
-        } = &mut conn;
-        wire::read_msg::<FromWorker>(decoder, |buf| (&*stream).read(buf))
-    });
-    match hello {
-        Ok(Ok(Some(FromWorker::Hello { .. }))) => Ok(conn),
-        outcome => {
-            let said = match outcome {
-                Ok(Ok(Some(other))) => format!("it sent {other:?} first"),
-                Ok(Ok(None)) => "it exited before it said hello".to_owned(),
-                Ok(Err(e)) => e.to_string(),
-                Err(_) => format!("it did not say hello within {START_TIMEOUT:?}"),
-            };
-            let _ = conn.child.kill();
-            let status = conn.child.wait();
-            Err(io::Error::other(format!(
-                "corio: procpool worker process {} did not start: {said} ({}); a binary \
-                 using a Pool must call corio::procpool::init() first thing in main \
-                 (a test binary: corio::procpool_test_worker!())",
-                conn.pid,
-                match status {
-                    Ok(status) => status.to_string(),
-                    Err(e) => e.to_string(),
-                },
-            )))
+    let hello = rt::timeout(START_TIMEOUT, || -> io::Result<Option<String>> {
+        loop {
+            if let Some(frame) = conn.decoder.next_frame()? {
+                let said = match wire::decode::<FromWorker<'_>>(frame)? {
+                    FromWorker::Hello { .. } => None,
+                    other => Some(format!("it sent {other:?} first")),
+                };
+                conn.decoder.consume();
+                return Ok(said);
+            }
+            if !conn.fill()? {
+                return Ok(Some("it exited before it said hello".to_owned()));
+            }
         }
-    }
+    });
+    let said = match hello {
+        Ok(Ok(None)) => return Ok(conn),
+        Ok(Ok(Some(said))) => said,
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("it did not say hello within {START_TIMEOUT:?}"),
+    };
+    let _ = conn.child.kill();
+    let status = conn.reap();
+    Err(io::Error::other(format!(
+        "corio: procpool worker process {} did not start: {said} ({}); a binary \
+         using a Pool must call corio::procpool::init() first thing in main \
+         (a test binary: corio::procpool_test_worker!())",
+        conn.pid,
+        match status {
+            Ok(status) => status.to_string(),
+            Err(e) => e.to_string(),
+        },
+    )))
 }
 
 /// Serves worker slot `index` for the life of the pool: runs a worker,
@@ -351,23 +426,27 @@ fn start_worker() -> io::Result<Conn> {
 /// is closing.
 fn worker_slot(state: &Shared, index: usize, mut conn: Conn) {
     loop {
-        let (out, frames) = channel::unbounded::<Vec<u8>>();
+        let (doorbell, rings) = channel::bounded::<()>(1);
         state.borrow_mut().workers[index] = Some(Worker {
             pid: conn.pid,
-            out,
+            out: Vec::new(),
+            doorbell,
             jobs: VecDeque::new(),
             timer: None,
             timed_out: None,
         });
-        state.borrow_mut().pump();
         let writer = match conn.stream.try_clone() {
-            Ok(stream) => rt::spawn_local(move || write_frames(stream, frames)),
+            Ok(stream) => {
+                let state = Rc::clone(state);
+                rt::spawn_local(move || write_frames(&state, index, stream, rings))
+            }
             Err(_) => rt::spawn_local(|| {}),
         };
+        state.borrow_mut().pump();
         read_results(state, index, &mut conn);
         // Unblock the writer (it may be waiting on a full socket).
         let _ = conn.stream.shutdown(Shutdown::Both);
-        let status = conn.child.wait();
+        let status = conn.reap();
         writer.cancel();
         let _ = writer.join();
         settle_dead_worker(state, index, conn.pid, status);
@@ -393,15 +472,15 @@ fn worker_slot(state: &Shared, index: usize, mut conn: Conn) {
     }
 }
 
-/// Frames from the driver to the worker, batched into as few writes as
-/// possible. Ends when the driver drops the worker (closing the channel);
-/// then closes the socket's write half, which tells the worker to exit.
-fn write_frames(stream: UnixStream, frames: Receiver<Vec<u8>>) {
+/// Writes what the driver queues for worker `index`, all that has gathered
+/// in one write. Ends when the driver drops the worker (closing the
+/// doorbell); then closes the socket's write half, which tells the worker
+/// to exit.
+fn write_frames(state: &Shared, index: usize, stream: UnixStream, rings: Receiver<()>) {
     let mut batch = Vec::new();
-    while let Ok(frame) = frames.recv() {
-        batch.extend_from_slice(&frame);
-        while let Ok(frame) = frames.try_recv() {
-            batch.extend_from_slice(&frame);
+    while rings.recv().is_ok() {
+        if let Some(worker) = state.borrow_mut().worker(index) {
+            std::mem::swap(&mut batch, &mut worker.out);
         }
         if (&stream).write_all(&batch).is_err() {
             return;
@@ -414,41 +493,58 @@ fn write_frames(stream: UnixStream, frames: Receiver<Vec<u8>>) {
 /// Reads a worker's replies until its socket closes.
 fn read_results(state: &Shared, index: usize, conn: &mut Conn) {
     loop {
-        let Conn {
-            stream, decoder, ..
-        } = &mut *conn;
-        let msg = match wire::read_msg::<FromWorker>(decoder, |buf| (&*stream).read(buf)) {
-            Ok(Some(msg)) => msg,
-            Ok(None) | Err(_) => return,
-        };
+        match conn.fill() {
+            Ok(true) => {}
+            Ok(false) | Err(_) => return,
+        }
         let mut st = state.borrow_mut();
-        let Some(worker) = st.worker(index) else {
+        let st = &mut *st;
+        let Some(worker) = st.workers[index].as_mut() else {
             return;
         };
-        match msg {
-            FromWorker::Hello { .. } => {}
-            FromWorker::Started { id } => {
-                let limit = worker.jobs.iter().find(|job| job.id == id).and_then(|job| job.timeout);
-                if let Some(limit) = limit {
-                    let state = Rc::clone(state);
-                    let timer = rt::spawn_local(move || {
-                        rt::sleep(limit);
-                        expire(&state, index, id, limit);
-                    });
-                    worker.timer = Some((id, timer));
+        loop {
+            let frame = match conn.decoder.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(_) => return,
+            };
+            let Ok(msg) = wire::decode::<FromWorker<'_>>(frame) else {
+                return;
+            };
+            match msg {
+                FromWorker::Hello { .. } => {}
+                FromWorker::Started { id } => start_timer(state, index, worker, id),
+                FromWorker::Done { id, output } => finish(worker, id, Ok(output.to_vec())),
+                FromWorker::Failed { id, failure } => finish(worker, id, Err(failure.into())),
+                FromWorker::Revoked { id } => {
+                    if let Some(at) = worker.jobs.iter().position(|job| job.id == id) {
+                        let mut job = worker.jobs.remove(at).expect("found");
+                        job.revoking = false;
+                        st.pending.push_front(job);
+                    }
                 }
             }
-            FromWorker::Done { id, output } => finish(worker, id, Ok(output)),
-            FromWorker::Failed { id, failure } => finish(worker, id, Err(failure.into())),
-            FromWorker::Revoked { id } => {
-                if let Some(at) = worker.jobs.iter().position(|job| job.id == id) {
-                    let mut job = worker.jobs.remove(at).expect("found");
-                    job.revoking = false;
-                    st.pending.push_front(job);
-                }
-            }
+            conn.decoder.consume();
         }
         st.pump();
+    }
+}
+
+/// Starts the timer of job `id`, which has begun on `worker`, if it has a
+/// timeout.
+fn start_timer(state: &Shared, index: usize, worker: &mut Worker, id: u64) {
+    let limit = worker
+        .jobs
+        .iter()
+        .find(|job| job.id == id)
+        .and_then(|job| job.timeout);
+    if let Some(limit) = limit {
+        let state = Rc::clone(state);
+        let timer = rt::spawn_local(move || {
+            rt::sleep(limit);
+            expire(&state, index, id, limit);
+        });
+        worker.timer = Some((id, timer));
     }
 }
 

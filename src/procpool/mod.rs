@@ -95,7 +95,7 @@ pub use error::JobError;
 pub use handle::{as_completed, AsCompleted, JobHandle};
 pub use job::Job;
 #[doc(hidden)]
-pub use job::{JobEntry, __run_erased};
+pub use job::{__run_erased, JobEntry};
 pub use launch::init;
 #[doc(hidden)]
 pub use launch::TestEntry;
@@ -103,10 +103,10 @@ pub use launch::TestEntry;
 #[doc(hidden)]
 pub use inventory as __inventory;
 
-use driver::{Command, Config, Pending};
-use handle::Slot;
 use crate::sync::channel::{self, Sender};
 use crate::sync::Event;
+use driver::{Command, Config, Pending};
+use handle::Slot;
 
 /// Jobs a worker holds queued unless [`Builder::prefetch`] says otherwise.
 const DEFAULT_PREFETCH: usize = 4;
@@ -160,26 +160,37 @@ impl Builder {
         let (commands, inbox) = channel::unbounded();
         let (ready_tx, ready) = channel::bounded(1);
         let finished = Arc::new(Event::new());
-        let done = Arc::clone(&finished);
-        let driver = thread::Builder::new()
-            .name("corio-procpool".into())
-            .spawn(move || {
-                // Set also if the driver panics, so that no one waits for
-                // ever.
-                let _done = SetOnDrop(done);
-                crate::rt::run(|| driver::drive(config, inbox, ready_tx));
-            })?;
+        // Set also if the driver panics or is cancelled, so that no one
+        // waits for ever.
+        let done = SetOnDrop(Arc::clone(&finished));
+        let run_driver = move || {
+            let _done = done;
+            driver::drive(config, inbox, ready_tx);
+        };
+        let driver = if crate::io::in_runtime() {
+            // On the caller's runtime thread: a job's round trip then wakes
+            // this process once, not a driver thread as well.
+            drop(crate::rt::spawn_local(run_driver));
+            None
+        } else {
+            let thread = thread::Builder::new()
+                .name("corio-procpool".into())
+                .spawn(move || crate::rt::run(run_driver))?;
+            Some(thread)
+        };
         let pool = Pool {
             commands: Some(commands),
             next_id: AtomicU64::new(0),
             workers,
             finished,
-            driver: Some(driver),
+            driver,
         };
         match ready.recv() {
             Ok(Ok(())) => Ok(pool),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(io::Error::other("corio: the procpool driver thread panicked")),
+            Err(_) => Err(io::Error::other(
+                "corio: the procpool driver thread panicked",
+            )),
         }
     }
 }
@@ -229,7 +240,11 @@ impl Pool {
 
     /// Runs `job` on `args` in a worker process; returns at once with a
     /// handle to its result.
-    pub fn submit<A: Serialize, R: DeserializeOwned>(&self, job: &Job<A, R>, args: A) -> JobHandle<R> {
+    pub fn submit<A: Serialize, R: DeserializeOwned>(
+        &self,
+        job: &Job<A, R>,
+        args: A,
+    ) -> JobHandle<R> {
         self.submit_with(job, &args, None)
     }
 
@@ -284,7 +299,7 @@ impl Pool {
         match postcard::to_stdvec(args) {
             Ok(args) => {
                 let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-                let pending = Pending::new(id, job.name(), args, timeout, Arc::clone(&slot));
+                let pending = Pending::new(id, job.name(), &args, timeout, Arc::clone(&slot));
                 if self.command(Command::Submit(pending)).is_err() {
                     slot.complete(Err(JobError::PoolClosed(
                         "the pool's driver thread has stopped".to_owned(),
@@ -320,7 +335,9 @@ impl Drop for Pool {
 
 impl fmt::Debug for Pool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pool").field("workers", &self.workers).finish()
+        f.debug_struct("Pool")
+            .field("workers", &self.workers)
+            .finish()
     }
 }
 
@@ -343,6 +360,8 @@ impl<R: DeserializeOwned> Iterator for Map<R> {
 
 impl<R> fmt::Debug for Map<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Map").field("left", &self.handles.len()).finish()
+        f.debug_struct("Map")
+            .field("left", &self.handles.len())
+            .finish()
     }
 }

@@ -5,21 +5,21 @@
 
 use std::io;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Largest frame either side accepts: a length beyond it means the stream
 /// is not speaking this protocol (or is corrupt), not that a job is big.
 const MAX_FRAME: usize = 1 << 30;
 
-/// Parent to worker.
+/// Parent to worker. Decoded in place: names and bytes borrow from the
+/// frame.
 #[derive(Debug, Serialize, Deserialize)]
-pub(super) enum ToWorker {
+pub(super) enum ToWorker<'a> {
     /// Run a job (after the ones already sent, in order).
     Run {
         id: u64,
-        name: String,
-        args: Vec<u8>,
+        name: &'a str,
+        args: &'a [u8],
         /// Whether to report [`FromWorker::Started`] (jobs with a timeout).
         report_start: bool,
     },
@@ -27,15 +27,15 @@ pub(super) enum ToWorker {
     Revoke { id: u64 },
 }
 
-/// Worker to parent.
+/// Worker to parent. Decoded in place, like [`ToWorker`].
 #[derive(Debug, Serialize, Deserialize)]
-pub(super) enum FromWorker {
+pub(super) enum FromWorker<'a> {
     /// The worker is up and reading jobs.
     Hello { pid: u32 },
     /// A job that asked for it has started.
     Started { id: u64 },
     /// A job returned; its serialized result.
-    Done { id: u64, output: Vec<u8> },
+    Done { id: u64, output: &'a [u8] },
     /// A job did not return a result.
     Failed { id: u64, failure: Failure },
     /// A revoked job had not started and will not run here.
@@ -100,8 +100,9 @@ impl Decoder {
         self.buf.truncate(len - asked + n);
     }
 
-    /// The next whole message, if one has arrived.
-    pub(super) fn next<T: DeserializeOwned>(&mut self) -> io::Result<Option<T>> {
+    /// The next whole frame's body, if one has arrived; it stays in the
+    /// buffer until [`consume`](Self::consume).
+    pub(super) fn next_frame(&mut self) -> io::Result<Option<&[u8]>> {
         let rest = &self.buf[self.at..];
         let Some(head) = rest.get(..4) else {
             return Ok(None);
@@ -110,13 +111,20 @@ impl Decoder {
         if len > MAX_FRAME {
             return Err(invalid(format!("a frame of {len} bytes")));
         }
-        let Some(body) = rest.get(4..4 + len) else {
-            return Ok(None);
-        };
-        let msg = postcard::from_bytes(body).map_err(|e| invalid(e.to_string()))?;
-        self.at += 4 + len;
-        Ok(Some(msg))
+        Ok(rest.get(4..4 + len))
     }
+
+    /// Drops the frame [`next_frame`](Self::next_frame) returned.
+    pub(super) fn consume(&mut self) {
+        let head = &self.buf[self.at..self.at + 4];
+        let len = u32::from_le_bytes(head.try_into().expect("four bytes")) as usize;
+        self.at += 4 + len;
+    }
+}
+
+/// Decodes a frame's body.
+pub(super) fn decode<'a, T: Deserialize<'a>>(frame: &'a [u8]) -> io::Result<T> {
+    postcard::from_bytes(frame).map_err(|e| invalid(e.to_string()))
 }
 
 fn invalid(what: String) -> io::Error {
@@ -124,40 +132,4 @@ fn invalid(what: String) -> io::Error {
         io::ErrorKind::InvalidData,
         format!("corio: procpool protocol error: {what}"),
     )
-}
-
-/// Reads from `read` until a whole message is decoded; `None` at end of
-/// stream.
-pub(super) fn read_msg<T: DeserializeOwned>(
-    decoder: &mut Decoder,
-    mut read: impl FnMut(&mut [u8]) -> io::Result<usize>,
-) -> io::Result<Option<T>> {
-    const CHUNK: usize = 64 * 1024;
-    loop {
-        if let Some(msg) = decoder.next()? {
-            return Ok(Some(msg));
-        }
-        let n = read(decoder.space(CHUNK));
-        let n = match n {
-            Ok(n) => n,
-            Err(e) => {
-                decoder.filled(0, CHUNK);
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
-        };
-        decoder.filled(n, CHUNK);
-        if n == 0 {
-            return if decoder.at == decoder.buf.len() {
-                Ok(None)
-            } else {
-                Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "corio: procpool stream ended inside a frame",
-                ))
-            };
-        }
-    }
 }

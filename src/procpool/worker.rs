@@ -1,23 +1,36 @@
 //! The worker process: reads jobs from its socket, runs them one at a time
 //! as tasks of a corio runtime, writes their results back.
 //!
-//! Three threads, so that talking to the parent never waits for a job: a
-//! reader thread takes jobs off the socket into the inbox and answers
-//! revocations at once (even while a CPU-bound job holds the runtime's
-//! thread), a writer thread sends replies in batches, and the main thread
-//! runs the jobs in a runtime. A job may spawn coroutines and do I/O there.
+//! The runtime's main task (the *runner*) does the work on the fast path
+//! itself: it parks on the socket, decodes the jobs that arrive, runs
+//! them, and writes their results, so a job costs the parent one wake-up
+//! of this process and one of its own. A second, plain thread (the
+//! *watcher*) is on duty only while a job runs, when the runner cannot
+//! look at the socket: it answers revocations at once (so a job queued
+//! here goes to an idle worker while a long job holds this one) and sends
+//! results that would otherwise wait for the running job to end. Both
+//! share the decoder, the inbox and the outgoing bytes under one lock.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 use std::{fs, thread};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::job::{self, FailureCause};
 use super::wire::{self, Decoder, Failure, FromWorker, ToWorker};
-use crate::sync::channel;
+use crate::io::Fd;
 use crate::util::lock;
+
+/// Results waiting this long while a job runs are sent by the watcher.
+const FLUSH_AFTER: Duration = Duration::from_millis(1);
+/// Results the runner collects before it writes them, when more jobs are
+/// ready to run.
+const FLUSH_EVERY: usize = 32;
 
 /// A job received and not yet started.
 struct Queued {
@@ -27,65 +40,262 @@ struct Queued {
     report_start: bool,
 }
 
+/// What the runner and the watcher share.
+#[derive(Default)]
+struct Link {
+    decoder: Decoder,
+    inbox: VecDeque<Queued>,
+    /// Bytes to send to the parent.
+    out: Vec<u8>,
+    /// Replies in `out`.
+    unsent: usize,
+    /// A job is running: the watcher is on duty.
+    running: bool,
+    /// The parent closed the socket.
+    closed: bool,
+}
+
+struct Shared {
+    link: Mutex<Link>,
+    duty: Condvar,
+    socket: Fd<UnixStream>,
+}
+
+impl Shared {
+    fn link(&self) -> MutexGuard<'_, Link> {
+        lock(&self.link)
+    }
+}
+
 /// Serves the parent on the socket that is this process's standard input,
 /// until the parent closes it.
 pub(super) fn serve() -> io::Result<()> {
-    // Take the socket off fd 0, and put /dev/null there, so that a job
+    // Take the socket off fd 0 and put /dev/null there, so that a job
     // reading standard input cannot eat the protocol.
     let socket = UnixStream::from(io::stdin().as_fd().try_clone_to_owned()?);
-    let null = fs::File::open("/dev/null")?;
-    nix::unistd::dup2_stdin(&null)?;
-    drop(null);
-    // The parent made the socket non-blocking; here it is read by plain
-    // threads.
-    socket.set_nonblocking(false)?;
-
-    let (replies, outbox) = mpsc::channel::<Vec<u8>>();
-    let inbox = Arc::new(Mutex::new(VecDeque::<Queued>::new()));
-    let (doorbell, rings) = channel::unbounded::<()>();
-
-    let mut hello = Vec::new();
-    wire::encode(&FromWorker::Hello { pid: std::process::id() }, &mut hello);
-    (&socket).write_all(&hello)?;
-
-    let writer = socket.try_clone()?;
+    nix::unistd::dup2_stdin(fs::File::open("/dev/null")?)?;
+    socket.set_nonblocking(true)?;
+    let shared = Arc::new(Shared {
+        link: Mutex::new(Link::default()),
+        duty: Condvar::new(),
+        socket: Fd::new(socket)?,
+    });
+    let watcher = Arc::clone(&shared);
     thread::Builder::new()
-        .name("corio-procpool-writer".into())
-        .spawn(move || write_replies(writer, outbox))?;
-    let reader = socket;
-    let reader_inbox = Arc::clone(&inbox);
-    let reader_replies = replies.clone();
-    thread::Builder::new()
-        .name("corio-procpool-reader".into())
-        .spawn(move || read_jobs(reader, reader_inbox, doorbell, reader_replies))?;
+        .name("corio-procpool-watcher".into())
+        .spawn(move || watch(&watcher))?;
+    crate::rt::run(|| run_jobs(&shared))
+}
 
-    crate::rt::run(|| {
-        // Each ring announces one job; a revoked job leaves its ring
-        // behind with nothing to take.
-        while rings.recv().is_ok() {
-            let Some(job) = lock(&inbox).pop_front() else {
-                continue;
-            };
-            if job.report_start {
-                // Sent before the job runs: the parent's timer starts now.
-                let mut started = Vec::new();
-                wire::encode(&FromWorker::Started { id: job.id }, &mut started);
-                if replies.send(started).is_err() {
-                    break;
+/// The runner: take the next job from the inbox, or read more from the
+/// socket; run it; collect its reply.
+fn run_jobs(shared: &Shared) -> io::Result<()> {
+    {
+        let mut link = shared.link();
+        wire::encode(
+            &FromWorker::Hello {
+                pid: std::process::id(),
+            },
+            &mut link.out,
+        );
+    }
+    flush(shared)?;
+    loop {
+        let next = {
+            let mut link = shared.link();
+            match link.inbox.pop_front() {
+                Some(job) => {
+                    if job.report_start {
+                        wire::encode(&FromWorker::Started { id: job.id }, &mut link.out);
+                    }
+                    link.running = true;
+                    Some(job)
+                }
+                None => None,
+            }
+        };
+        let Some(job) = next else {
+            // Nothing to run: send what is collected, then wait for more.
+            flush(shared)?;
+            if !receive(shared)? {
+                return Ok(());
+            }
+            continue;
+        };
+        if job.report_start {
+            // The parent's timer for this job starts now.
+            flush(shared)?;
+        }
+        shared.duty.notify_one();
+        let id = job.id;
+        let outcome = run_job(job.name, job.args);
+        let full = {
+            let mut link = shared.link();
+            link.running = false;
+            match outcome {
+                Ok(output) => wire::encode(
+                    &FromWorker::Done {
+                        id,
+                        output: &output,
+                    },
+                    &mut link.out,
+                ),
+                Err(failure) => wire::encode(&FromWorker::Failed { id, failure }, &mut link.out),
+            }
+            link.unsent += 1;
+            link.unsent >= FLUSH_EVERY
+        };
+        if full {
+            flush(shared)?;
+        }
+    }
+}
+
+/// Reads what the socket has (parking until it has something) and files it.
+/// `false` once the parent has closed the socket.
+fn receive(shared: &Shared) -> io::Result<bool> {
+    shared.socket.read_with(|socket| {
+        let mut link = shared.link();
+        if !link.inbox.is_empty() {
+            return Ok(());
+        }
+        read_available(socket, &mut link)?;
+        if link.inbox.is_empty() && !link.closed {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(())
+    })?;
+    let link = shared.link();
+    Ok(!(link.closed && link.inbox.is_empty()))
+}
+
+/// Reads every byte the socket has and handles the messages in them; a
+/// would-block read ends it quietly.
+fn read_available(mut socket: &UnixStream, link: &mut Link) -> io::Result<()> {
+    loop {
+        const CHUNK: usize = 64 * 1024;
+        let n = match socket.read(link.decoder.space(CHUNK)) {
+            Ok(n) => n,
+            Err(e) => {
+                link.decoder.filled(0, CHUNK);
+                match e.kind() {
+                    io::ErrorKind::WouldBlock => break,
+                    io::ErrorKind::Interrupted => continue,
+                    _ => return Err(e),
                 }
             }
-            let mut frame = Vec::new();
-            let reply = match run_job(job.name, job.args) {
-                Ok(output) => FromWorker::Done { id: job.id, output },
-                Err(failure) => FromWorker::Failed { id: job.id, failure },
-            };
-            wire::encode(&reply, &mut frame);
-            if replies.send(frame).is_err() {
-                break;
+        };
+        link.decoder.filled(n, CHUNK);
+        if n == 0 {
+            link.closed = true;
+            break;
+        }
+    }
+    while let Some(frame) = link.decoder.next_frame()? {
+        match wire::decode::<ToWorker<'_>>(frame)? {
+            ToWorker::Run {
+                id,
+                name,
+                args,
+                report_start,
+            } => {
+                let job = Queued {
+                    id,
+                    name: name.to_owned(),
+                    args: args.to_vec(),
+                    report_start,
+                };
+                link.inbox.push_back(job);
+            }
+            ToWorker::Revoke { id } => {
+                if let Some(at) = link.inbox.iter().position(|job| job.id == id) {
+                    link.inbox.remove(at);
+                    wire::encode(&FromWorker::Revoked { id }, &mut link.out);
+                    link.unsent += 1;
+                }
             }
         }
-    });
+        link.decoder.consume();
+    }
     Ok(())
+}
+
+/// Writes every byte collected, parking while the socket is full.
+fn flush(shared: &Shared) -> io::Result<()> {
+    loop {
+        let done = shared.socket.write_with(|socket| {
+            let mut link = shared.link();
+            write_some(socket, &mut link).map(|()| link.out.is_empty())
+        })?;
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// Writes what the socket takes now; a would-block is an error for
+/// `write_with` to park on.
+fn write_some(mut socket: &UnixStream, link: &mut Link) -> io::Result<()> {
+    while !link.out.is_empty() {
+        match socket.write(&link.out) {
+            Ok(n) => {
+                link.out.drain(..n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    link.unsent = 0;
+    Ok(())
+}
+
+/// The watcher: while a job runs, reads the socket (answering revocations
+/// and filing new jobs) and sends results that have waited.
+fn watch(shared: &Shared) {
+    loop {
+        let mut link = shared.link();
+        while !link.running {
+            link = shared.duty.wait(link).unwrap_or_else(|e| e.into_inner());
+        }
+        let pending = !link.out.is_empty();
+        drop(link);
+        let socket = shared.socket.get_ref();
+        let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
+        let timeout = if pending {
+            FLUSH_AFTER
+        } else {
+            Duration::from_millis(10)
+        };
+        let timeout =
+            PollTimeout::try_from(timeout.as_millis().max(1) as u64).unwrap_or(PollTimeout::MAX);
+        if poll(&mut fds, timeout).is_err() {
+            continue;
+        }
+        let mut link = shared.link();
+        if !link.running {
+            continue;
+        }
+        let outcome =
+            read_available(socket, &mut link).and_then(|()| match write_some(socket, &mut link) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+                other => other,
+            });
+        if outcome.is_err() || link.closed {
+            // The parent is gone or broke the protocol: nothing more to do.
+            drop(link);
+            let _ = io::stdout().flush();
+            std::process::exit(if link_error(&outcome) { 1 } else { 0 });
+        }
+    }
+}
+
+fn link_error(outcome: &io::Result<()>) -> bool {
+    if let Err(e) = outcome {
+        eprintln!("corio: procpool worker {}: {e}", std::process::id());
+        true
+    } else {
+        false
+    }
 }
 
 /// Runs one job as a task and waits for it, catching its panic.
@@ -111,72 +321,4 @@ fn panic_message(payload: Option<Box<dyn std::any::Any + Send>>) -> String {
         },
         None => "the job was cancelled".to_owned(),
     }
-}
-
-/// The reader thread: jobs into the inbox, revocations answered at once.
-/// The parent closing the socket ends the worker.
-fn read_jobs(
-    mut socket: UnixStream,
-    inbox: Arc<Mutex<VecDeque<Queued>>>,
-    doorbell: channel::Sender<()>,
-    replies: mpsc::Sender<Vec<u8>>,
-) {
-    let mut decoder = Decoder::default();
-    loop {
-        let msg = wire::read_msg::<ToWorker>(&mut decoder, |buf| socket.read(buf));
-        match msg {
-            Ok(Some(ToWorker::Run {
-                id,
-                name,
-                args,
-                report_start,
-            })) => {
-                lock(&inbox).push_back(Queued {
-                    id,
-                    name,
-                    args,
-                    report_start,
-                });
-                let _ = doorbell.send(());
-            }
-            Ok(Some(ToWorker::Revoke { id })) => {
-                let mut queue = lock(&inbox);
-                if let Some(at) = queue.iter().position(|job| job.id == id) {
-                    queue.remove(at);
-                    drop(queue);
-                    let mut frame = Vec::new();
-                    wire::encode(&FromWorker::Revoked { id }, &mut frame);
-                    let _ = replies.send(frame);
-                }
-            }
-            Ok(None) => exit(0),
-            Err(e) => {
-                eprintln!("corio: procpool worker {}: {e}", std::process::id());
-                exit(1);
-            }
-        }
-    }
-}
-
-/// The writer thread: every reply waiting goes out in one write.
-fn write_replies(mut socket: UnixStream, outbox: mpsc::Receiver<Vec<u8>>) {
-    let mut batch = Vec::new();
-    while let Ok(frame) = outbox.recv() {
-        batch.extend_from_slice(&frame);
-        while let Ok(frame) = outbox.try_recv() {
-            batch.extend_from_slice(&frame);
-        }
-        if socket.write_all(&batch).is_err() {
-            // The parent is gone.
-            exit(0);
-        }
-        batch.clear();
-    }
-}
-
-/// Ends the worker process. Output a job printed is flushed first: the
-/// process ends without unwinding the job's thread.
-fn exit(code: i32) -> ! {
-    let _ = io::stdout().flush();
-    std::process::exit(code)
 }
