@@ -2,81 +2,7 @@
 //! process (the seed's `coprocess.py`: `sendto` in the parent, `recvfrom`
 //! in the child).
 //!
-//! ```text
-//! parent:  source → … → to_process ─┐ frames of serialized items
-//! child:   ┌─────────────────────────┘ (a socket, the child's stdin)
-//!          └→ recvfrom → target built by the ChildPipeline → …
-//! ```
-//!
-//! # Starting the child
-//!
-//! The child is the current binary, started again by the scheme of
-//! [`procpool`](crate::procpool) (never a bare `fork`): so every binary
-//! that makes a process stage calls
-//! [`procpool::init()`](crate::procpool::init) first thing in `main` (a
-//! test binary declares
-//! [`procpool_test_worker!()`](crate::procpool_test_worker)), the one call
-//! that turns any child corio starts into what it was started for. What
-//! the child runs is a [`ChildPipeline`], declared with
-//! [`child_pipeline!`](crate::child_pipeline): a `static` naming a
-//! function that builds the child's target (from arguments the stage
-//! sends, if it takes any). Parent and child run the same binary, so the
-//! `static` ties the item and argument types of both sides together at
-//! compile time.
-//!
-//! The child's standard input is a Unix socket to the stage (then
-//! `/dev/null` once the child has taken the socket off it); its standard
-//! output and error are the parent's, so a printer in the child prints to
-//! the parent's output. The child runs its pipeline inside a corio
-//! runtime: its stages may do I/O, sleep and spawn tasks.
-//!
-//! # Items cross in frames
-//!
-//! Each item is serialized with postcard the moment it is sent (so items
-//! may borrow: only their bytes are kept), into a frame of the framing the
-//! process pool uses (a `u32` length, then postcard); a frame goes to the
-//! child when it holds [`ProcessBuilder::batch`] items (256 by default) or
-//! 64 KiB, or on [`flush`](ToProcess::flush), [`throw`](Sink::throw) or
-//! [`close`](Sink::close). A frame is written with corio's socket type:
-//! when the child is slower and the socket is full, a stage fed from a
-//! corio task parks the task; outside a runtime it blocks the thread.
-//!
-//! # Errors come back, in the manner of a threaded stage
-//!
-//! The child's pipeline runs on its own, so an error it raises cannot come
-//! out of the `send` that caused it. The child reports the error to the
-//! stage and exits; the stage learns it when a write fails (the child no
-//! longer reads) or when it is closed, reaps the child, and returns a
-//! [`ChildError`] from that `send`, `flush`, `throw` or `close`: the
-//! error the child's target raised ([`ChildError::Raised`], which keeps an
-//! I/O error's kind, so [`Error::io_kind`] still sees a closed standard
-//! output), a panic there ([`ChildError::Panicked`]), a child killed or
-//! exiting before its pipeline ended ([`ChildError::Died`], naming the
-//! signal or exit code), or a child that never started its pipeline
-//! ([`ChildError::NotStarted`], which says to call `init`). The items sent
-//! in between are dropped. After that the stage is finished: `send` gives
-//! [`StageError::Finished`], `close` gives `Ok(())`.
-//!
-//! A child's target may also finish on its own: the child then closes it
-//! and exits, and the stage learns it at its next write; that `send`
-//! returns `Ok(())` and from then on [`is_finished`](Sink::is_finished) is
-//! true, as with [`Threaded`](super::Threaded).
-//!
-//! [`throw`](Sink::throw) waits for the child's answer: the error crosses
-//! as a [`RemoteError`] (its message and I/O kind), is thrown into the
-//! child's target after the items sent before it, and `Ok(())` comes back
-//! if the target handled it, the very error thrown if it came back out, or
-//! a [`ChildError::Raised`] if the target raised another.
-//!
-//! # Close and drop
-//!
-//! `close` sends what is left, shuts the socket's write half (the child's
-//! source sees the end of the stream and closes its target), reads the
-//! child's report, waits for the child to exit and returns how its
-//! pipeline ended. Dropping the stage does the same without the error: a
-//! child never outlives its stage, and none is left a zombie. The parent
-//! prints nothing while it waits, so when only the child prints, the
-//! output is the child's, in order.
+//! The documentation is on [`ToProcess`].
 
 mod child;
 mod error;
@@ -108,9 +34,8 @@ const DEFAULT_BATCH: usize = 256;
 const FRAME_BYTES: usize = 64 * 1024;
 
 /// Starts a child process running `pipeline`, its target built there from
-/// `args`, and returns the sink that feeds it (see [`ToProcess`] and the
-/// [module docs](self)). The seed's `sendto`, with the child started for
-/// it.
+/// `args`, and returns the sink that feeds it (see [`ToProcess`]). The
+/// seed's `sendto`, with the child started for it.
 ///
 /// ```
 /// use corio::pipe::{self, Sink};
@@ -229,9 +154,84 @@ impl ProcessBuilder {
 }
 
 /// A sink that sends its items, serialized, to a pipeline in a child
-/// process: the seed's `sendto`. Made by [`to_process`] or a
-/// [`ProcessBuilder`]; see the [module docs](self) for frames, errors,
-/// close and drop.
+/// process: the seed's `sendto` (and, in the child, its `recvfrom`). Made
+/// by [`to_process`] or a [`ProcessBuilder`].
+///
+/// ```text
+/// parent:  source → … → to_process ─┐ frames of serialized items
+/// child:   ┌─────────────────────────┘ (a socket, the child's stdin)
+///          └→ recvfrom → target built by the ChildPipeline → …
+/// ```
+///
+/// # Starting the child
+///
+/// The child is the current binary, started again by the scheme of
+/// [`procpool`](crate::procpool) (never a bare `fork`): so every binary
+/// that makes a process stage calls
+/// [`procpool::init()`](crate::procpool::init) first thing in `main` (a
+/// test binary declares
+/// [`procpool_test_worker!()`](crate::procpool_test_worker)), the one call
+/// that turns any child corio starts into what it was started for. What
+/// the child runs is a [`ChildPipeline`], declared with
+/// [`child_pipeline!`](crate::child_pipeline): a `static` naming a
+/// function that builds the child's target (from arguments the stage
+/// sends, if it takes any). Parent and child run the same binary, so the
+/// `static` ties the item and argument types of both sides together at
+/// compile time.
+///
+/// The child's standard input is a Unix socket to the stage (then
+/// `/dev/null` once the child has taken the socket off it); its standard
+/// output and error are the parent's, so a printer in the child prints to
+/// the parent's output. The child runs its pipeline inside a corio
+/// runtime: its stages may do I/O, sleep and spawn tasks.
+///
+/// # Items cross in frames
+///
+/// Each item is serialized with postcard the moment it is sent (the stage
+/// keeps bytes, not items), into a frame of the framing the process pool
+/// uses (a `u32` length, then postcard); a frame goes to the
+/// child when it holds [`ProcessBuilder::batch`] items (256 by default) or
+/// 64 KiB, or on [`flush`](ToProcess::flush), [`throw`](Sink::throw) or
+/// [`close`](Sink::close). A frame is written with corio's socket type:
+/// when the child is slower and the socket is full, a stage fed from a
+/// corio task parks the task; outside a runtime it blocks the thread.
+///
+/// # Errors come back, in the manner of a threaded stage
+///
+/// The child's pipeline runs on its own, so an error it raises cannot come
+/// out of the `send` that caused it. The child reports the error to the
+/// stage and exits; the stage learns it when a write fails (the child no
+/// longer reads) or when it is closed, reaps the child, and returns a
+/// [`ChildError`] from that `send`, `flush`, `throw` or `close`: the
+/// error the child's target raised ([`ChildError::Raised`], which keeps an
+/// I/O error's kind, so [`Error::io_kind`] still sees a closed standard
+/// output), a panic there ([`ChildError::Panicked`]), a child killed or
+/// exiting before its pipeline ended ([`ChildError::Died`], naming the
+/// signal or exit code), or a child that never started its pipeline
+/// ([`ChildError::NotStarted`], which says to call `init`). The items sent
+/// in between are dropped. After that the stage is finished: `send` gives
+/// [`StageError::Finished`], `close` gives `Ok(())`.
+///
+/// A child's target may also finish on its own: the child then closes it
+/// and exits, and the stage learns it at its next write; that `send`
+/// returns `Ok(())` and from then on [`is_finished`](Sink::is_finished) is
+/// true, as with [`Threaded`](super::Threaded).
+///
+/// [`throw`](Sink::throw) waits for the child's answer: the error crosses
+/// as a [`RemoteError`] (its message and I/O kind), is thrown into the
+/// child's target after the items sent before it, and `Ok(())` comes back
+/// if the target handled it, the very error thrown if it came back out, or
+/// a [`ChildError::Raised`] if the target raised another.
+///
+/// # Close and drop
+///
+/// `close` sends what is left, shuts the socket's write half (the child's
+/// source sees the end of the stream and closes its target), reads the
+/// child's report, waits for the child to exit and returns how its
+/// pipeline ended. Dropping the stage does the same without the error: a
+/// child never outlives its stage, and none is left a zombie. The parent
+/// prints nothing while it waits, so when only the child prints, the
+/// output is the child's, in order.
 pub struct ToProcess<T> {
     /// The child and its socket; `None` once it has been reaped.
     conn: Option<Conn>,
