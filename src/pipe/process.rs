@@ -231,7 +231,9 @@ impl ProcessBuilder {
 /// pipeline ended. Dropping the stage does the same without the error: a
 /// child never outlives its stage, and none is left a zombie. The parent
 /// prints nothing while it waits, so when only the child prints, the
-/// output is the child's, in order.
+/// output is the child's, in order. A child whose pipeline never ends
+/// keeps `close` waiting, as a thread that never ends keeps a join
+/// waiting; [`pid`](ToProcess::pid) names the process to kill.
 pub struct ToProcess<T> {
     /// The child and its socket; `None` once it has been reaped.
     conn: Option<Conn>,
@@ -386,14 +388,25 @@ impl<T: Serialize> Sink<T> for ToProcess<T> {
             frames::append(&ToChild::Items, &mut self.frame).map_err(io::Error::other)?;
             self.open = Some(start);
         }
+        let start = self.open.expect("opened above");
+        let before = self.frame.len();
         if let Err(e) = frames::append(&item, &mut self.frame) {
             return Err(Error::from(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("an item for the child process does not serialize: {e}"),
             )));
         }
+        if self.frame.len() - start - 4 > frames::MAX_FRAME {
+            self.frame.truncate(before);
+            return Err(Error::from(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "an item for the child process takes more than the {} bytes a frame may hold",
+                    frames::MAX_FRAME
+                ),
+            )));
+        }
         self.items += 1;
-        let start = self.open.expect("opened above");
         if self.items >= self.batch || self.frame.len() - start >= FRAME_BYTES {
             self.flush()
         } else {

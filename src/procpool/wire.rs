@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// Largest frame either side accepts: a length beyond it means the stream
 /// is not speaking this protocol (or is corrupt), not that a job is big.
-const MAX_FRAME: usize = 1 << 30;
+pub(crate) const MAX_FRAME: usize = 1 << 30;
 
 /// Parent to worker.
 #[derive(Debug, Serialize, Deserialize)]
