@@ -1,6 +1,7 @@
 //! Semantics of `corio::pipe`: close and throw propagation, broadcast,
 //! batches, sources (including a followed file that another thread appends
-//! to), XML sources, independent pipelines, errors; `pipe/thread.rs`.
+//! to), XML sources, independent pipelines, errors; `pipe/thread.rs` (the
+//! threaded stage) and `pipe/process.rs` (the process stage).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -13,8 +14,13 @@ use corio::pipe::xml::{self, Event, XmlError};
 use corio::pipe::{self, Consumer, Error, FileError, Follow, Inbox, Shared, Sink, StageError};
 use corio::Interrupt;
 
+#[path = "pipe/process.rs"]
+mod process;
 #[path = "pipe/thread.rs"]
-mod thread; // the threaded stage
+mod thread; // the threaded stage // the process stage
+
+// The process stage's children are this test binary, started again.
+corio::procpool_test_worker!();
 type Log = Rc<RefCell<Vec<String>>>;
 
 /// A sink that logs what happens to it, and on close says goodbye.

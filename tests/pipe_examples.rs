@@ -1,4 +1,4 @@
-//! Runs the seven pipeline examples on generated input and checks their exact
+//! Runs the nine pipeline examples on generated input and checks their exact
 //! output, and their errors for bad input.
 //!
 //! The examples are the binaries that `cargo test` builds next to this test
@@ -56,6 +56,40 @@ fn copipe_prints_matching_lines() {
         String::from_utf8(out.stdout).unwrap(),
         "python generators\nply and python and swig\nlast python line without newline"
     );
+}
+
+#[test]
+fn coprocess_prints_what_copipe_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "text.txt", TEXT);
+    let out = example("coprocess")
+        .arg(&file)
+        .arg("python")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        printed,
+        "python generators\nply and python and swig\nlast python line without newline"
+    );
+    let copipe = example("copipe").arg(&file).arg("python").output().unwrap();
+    assert_eq!(printed.as_bytes(), copipe.stdout);
+
+    // Many lines, many frames: all of them, in order.
+    let many: String = (0..20_000).map(|i| format!("line {i} python\n")).collect();
+    let file = write(dir.path(), "many.txt", &many);
+    let out = example("coprocess")
+        .arg(&file)
+        .arg("python")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), many);
 }
 
 #[test]
@@ -244,10 +278,23 @@ fn cothread_prints_what_cosax_bus_prints() {
 }
 
 #[test]
+fn coprocess_bus_prints_what_cosax_bus_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    // Enough buses for many frames of records to cross to the child.
+    let feed = generate_feed(2_000, 7);
+    let file = write(dir.path(), "allroutes.xml", &feed);
+    let single = stdout_of("cosax_bus", &[&file]);
+    let two_processes = stdout_of("coprocess_bus", &[&file]);
+    assert!(single.lines().count() > 50, "the feed has matching buses");
+    assert_eq!(two_processes, single);
+    assert_eq!(two_processes, expected_buses(&feed));
+}
+
+#[test]
 fn bus_examples_end_quietly_on_a_closed_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "allroutes.xml", &generate_feed(3_000, 2));
-    for name in ["cosax_bus", "cothread"] {
+    for name in ["cosax_bus", "cothread", "coprocess_bus"] {
         let mut child = example(name)
             .arg(&file)
             .stdin(Stdio::null())
@@ -285,7 +332,14 @@ fn bad_input_gives_a_clear_error_and_a_failure_status() {
         );
         assert!(!stderr.contains("panicked"), "{name} panicked: {stderr}");
     };
-    for name in ["basicsax", "cosax", "cosax_bus", "coexpat_bus", "cothread"] {
+    for name in [
+        "basicsax",
+        "cosax",
+        "cosax_bus",
+        "coexpat_bus",
+        "cothread",
+        "coprocess_bus",
+    ] {
         check(name, &[&missing], "missing.xml: No such file");
         check(name, &[&malformed], "malformed.xml:2:");
         check(name, &[dir.path()], "Is a directory");
@@ -295,9 +349,9 @@ fn bad_input_gives_a_clear_error_and_a_failure_status() {
         &[&malformed],
         "malformed.xml:2:13: malformed XML",
     );
-    for name in ["copipe", "cobroadcast"] {
+    for name in ["copipe", "cobroadcast", "coprocess"] {
         let mut args: Vec<&Path> = vec![&missing];
-        if name == "copipe" {
+        if name != "cobroadcast" {
             args.push(Path::new("python"));
         }
         check(name, &args, "missing.xml: No such file");
@@ -311,6 +365,9 @@ fn bad_input_gives_a_clear_error_and_a_failure_status() {
     let out = run("cothread", &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: cothread FILE"));
+    let out = run("coprocess", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: coprocess FILE PATTERN"));
 }
 
 /// Kills the child when dropped, so that a failing test leaves nothing

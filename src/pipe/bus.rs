@@ -22,6 +22,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use serde::{Deserialize, Serialize};
+
 /// A bus record: child element names mapped to their texts, in document
 /// order, like the seed's `bus_dict`.
 ///
@@ -40,7 +42,11 @@ use std::fmt::Write as _;
 /// assert_eq!(bus.get("color"), None);
 /// assert_eq!(bus.len(), 2);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// It is `Serialize` and `Deserialize` (a deserialized record owns its
+/// strings), so it can cross to a child process
+/// ([`to_process`](super::to_process)).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bus<'a> {
     fields: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }

@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::{ChildError, RemoteError};
 use crate::generator;
 
 /// An error raised in a pipeline: by a source (a file that cannot be read,
@@ -46,9 +47,17 @@ impl Error {
 
     /// The I/O error kind, if this is (or wraps) an I/O error. Lets a program
     /// tell a closed output (`BrokenPipe`) from a real failure.
+    /// An I/O error raised in a child process (a [`ChildError`] or a
+    /// [`RemoteError`]) keeps its kind.
     pub fn io_kind(&self) -> Option<io::ErrorKind> {
         if let Some(e) = self.downcast_ref::<io::Error>() {
             return Some(e.kind());
+        }
+        if let Some(e) = self.downcast_ref::<ChildError>() {
+            return e.io_kind();
+        }
+        if let Some(e) = self.downcast_ref::<RemoteError>() {
+            return e.io_kind();
         }
         self.downcast_ref::<FileError>().map(|e| e.source.kind())
     }

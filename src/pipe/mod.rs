@@ -27,6 +27,10 @@
 //! - [`threaded`] (and [`threaded_scoped`], [`ThreadBuilder`]) runs the rest
 //!   of a pipeline on another thread: a sink that hands items over in
 //!   batches to a target built on that thread.
+//! - [`to_process`] (and [`ProcessBuilder`]) runs the rest of a pipeline in
+//!   a child process: a sink that serializes items, in frames, to a
+//!   [`ChildPipeline`] declared with [`child_pipeline!`](crate::child_pipeline),
+//!   whose target is built in the child (see [`ToProcess`]).
 //!
 //! # Close and errors travel downstream
 //!
@@ -96,6 +100,7 @@
 pub mod bus;
 mod consumer;
 mod error;
+mod process;
 mod shared;
 mod sink;
 mod source;
@@ -107,6 +112,9 @@ use crate::generator::Interrupt;
 
 pub use consumer::{Consumer, Inbox};
 pub use error::{Error, FileError, StageError};
+#[doc(hidden)]
+pub use process::__serve_child;
+pub use process::{to_process, ChildError, ChildPipeline, ProcessBuilder, RemoteError, ToProcess};
 pub use shared::Shared;
 pub use sink::{sink_fn, FnSink, Sink};
 pub use source::{from_iter, from_lines, read_lines, Follow};

@@ -40,7 +40,13 @@
 //! declares its worker entry with
 //! [`procpool_test_worker!`](crate::procpool_test_worker). A worker's
 //! standard output and error are the parent's; its standard input is
-//! `/dev/null`.
+//! `/dev/null`. The same scheme, and the same call to [`init`], start the
+//! child of a [`pipe::to_process`](crate::pipe::to_process) stage: [`init`]
+//! runs whatever child entry (registered by name, as jobs are) the parent
+//! started the process for. A process that corio started but whose `main`
+//! does not call [`init`] cannot start children of its own (it would start
+//! the same program again and again): starting a pool or a stage there
+//! fails with an error that says so.
 //!
 //! # Distribution
 //!
@@ -76,7 +82,7 @@ mod error;
 mod handle;
 mod job;
 mod launch;
-mod wire;
+pub(crate) mod wire;
 mod worker;
 
 use std::fmt;
@@ -97,8 +103,9 @@ pub use job::Job;
 #[doc(hidden)]
 pub use job::{__run_erased, JobEntry};
 pub use launch::init;
+pub(crate) use launch::{child_command, Role};
 #[doc(hidden)]
-pub use launch::TestEntry;
+pub use launch::{ChildEntry, ChildMain, TestEntry};
 
 #[doc(hidden)]
 pub use inventory as __inventory;

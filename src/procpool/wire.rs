@@ -2,6 +2,11 @@
 //! socket: serde enums encoded with postcard, each frame preceded by its
 //! length (a little-endian `u32`), so that a reader can tell where one
 //! message ends in a stream and many frames can go out in one write.
+//!
+//! The pipeline stage that feeds a child process (`pipe::to_process`) uses
+//! the same frames, holding a header followed by items: [`begin`],
+//! [`append`] and [`end`] build a frame in parts, and
+//! [`Decoder::next_frame`] hands out a frame's bytes undecoded.
 
 use std::io;
 
@@ -9,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// Largest frame either side accepts: a length beyond it means the stream
 /// is not speaking this protocol (or is corrupt), not that a job is big.
-const MAX_FRAME: usize = 1 << 30;
+pub(crate) const MAX_FRAME: usize = 1 << 30;
 
 /// Parent to worker. Decoded in place: names and bytes borrow from the
 /// frame.
@@ -55,8 +60,40 @@ pub(crate) enum Failure {
     BadOutput(String),
 }
 
+/// Starts a frame at the end of `out`: room for its length. Returns where
+/// the frame starts, for [`end`].
+pub(crate) fn begin(out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    start
+}
+
+/// Appends `value`, postcard-encoded, to the frame being built in `out`.
+/// On an error (a `Serialize` impl that fails) `out` is left as it was.
+pub(crate) fn append<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> postcard::Result<()> {
+    let len = out.len();
+    postcard::to_io(value, &mut *out)
+        .map(drop)
+        .inspect_err(|_| out.truncate(len))
+}
+
+/// Ends the frame that [`begin`] started at `start`: writes its length.
+///
+/// # Panics
+///
+/// If the frame has grown past the largest frame a reader accepts.
+pub(crate) fn end(out: &mut [u8], start: usize) {
+    let len = out.len() - start - 4;
+    assert!(
+        len <= MAX_FRAME,
+        "corio: a frame of {len} bytes is too large"
+    );
+    let len = u32::try_from(len).expect("MAX_FRAME fits in a u32");
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+}
+
 /// Appends `msg` as one frame to `out`.
-pub(super) fn encode<T: Serialize>(msg: &T, out: &mut Vec<u8>) {
+pub(crate) fn encode<T: Serialize>(msg: &T, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     // Serializing into a `Vec` fails only on a type whose `Serialize` impl
@@ -71,7 +108,7 @@ pub(super) fn encode<T: Serialize>(msg: &T, out: &mut Vec<u8>) {
 /// Splits a byte stream into frames: bytes go in as they are read, whole
 /// messages come out.
 #[derive(Default)]
-pub(super) struct Decoder {
+pub(crate) struct Decoder {
     buf: Vec<u8>,
     /// Where the next undecoded frame starts in `buf`.
     at: usize,
@@ -80,7 +117,7 @@ pub(super) struct Decoder {
 impl Decoder {
     /// Room to read into: at least `min` bytes at the end of the buffer,
     /// to be committed with [`filled`](Self::filled).
-    pub(super) fn space(&mut self, min: usize) -> &mut [u8] {
+    pub(crate) fn space(&mut self, min: usize) -> &mut [u8] {
         if self.at > 0 && self.at == self.buf.len() {
             self.buf.clear();
             self.at = 0;
@@ -95,14 +132,14 @@ impl Decoder {
 
     /// Commits `n` of the bytes handed out by [`space`](Self::space) and
     /// gives the rest back.
-    pub(super) fn filled(&mut self, n: usize, asked: usize) {
+    pub(crate) fn filled(&mut self, n: usize, asked: usize) {
         let len = self.buf.len();
         self.buf.truncate(len - asked + n);
     }
 
     /// The next whole frame's body, if one has arrived; it stays in the
     /// buffer until [`consume`](Self::consume).
-    pub(super) fn next_frame(&mut self) -> io::Result<Option<&[u8]>> {
+    pub(crate) fn next_frame(&mut self) -> io::Result<Option<&[u8]>> {
         let rest = &self.buf[self.at..];
         let Some(head) = rest.get(..4) else {
             return Ok(None);
@@ -115,7 +152,7 @@ impl Decoder {
     }
 
     /// Drops the frame [`next_frame`](Self::next_frame) returned.
-    pub(super) fn consume(&mut self) {
+    pub(crate) fn consume(&mut self) {
         let head = &self.buf[self.at..self.at + 4];
         let len = u32::from_le_bytes(head.try_into().expect("four bytes")) as usize;
         self.at += 4 + len;

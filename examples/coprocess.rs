@@ -1,0 +1,62 @@
+//! A pipeline whose second half runs in a child process (the seed's
+//! `coprocess.py`: `sendto` in the parent, `recvfrom` in the child).
+//!
+//! ```text
+//! cargo run --example coprocess -- FILE PATTERN
+//! ```
+//!
+//! ```text
+//! parent:  read_lines(FILE) → to_process ─┐ lines, serialized
+//! child:   ┌──────────────────────────────┘
+//!          └→ grep PATTERN → printer
+//! ```
+//!
+//! Prints the lines of FILE that contain PATTERN, as `copipe` does, but the
+//! grep and the printer run in another process. `pipe::to_process` starts
+//! the child (this program again: `corio::procpool::init()`, first thing in
+//! `main`, makes it the child) and sends it PATTERN, then the lines; the
+//! child builds its stages with `GREP` and prints to the standard output
+//! the two processes share. Closing the stage (the file source does at its
+//! end) closes the child's pipeline and waits for the child.
+
+mod common;
+
+use std::io::Write;
+
+use corio::pipe::{self, Consumer};
+
+/// Prints each line it receives (lines keep their `"\n"`).
+fn printer<'a>() -> Consumer<'a, String> {
+    Consumer::<String>::new(|inbox| {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        loop {
+            let Ok(line) = inbox.recv() else {
+                out.flush()?;
+                return Ok(());
+            };
+            out.write_all(line.as_bytes())?;
+        }
+    })
+}
+
+/// The child's pipeline: `grep(pattern)` into the printer, the very stages
+/// `copipe` runs in one process.
+fn grep_printer(pattern: String) -> Consumer<'static, String> {
+    // The child lives as long as this pipeline: the pattern may live as
+    // long as the process.
+    common::grep(pattern.leak(), printer())
+}
+corio::child_pipeline!(static GREP: ChildPipeline<String, String> = grep_printer);
+
+fn main() {
+    // In the child, this runs GREP and never returns.
+    corio::procpool::init();
+    let args = common::args("coprocess", "FILE PATTERN", 2, 2);
+    let (file, pattern) = (&args[0], &args[1]);
+    let child = pipe::to_process(&GREP, pattern.clone()).unwrap_or_else(|e| {
+        eprintln!("coprocess: error: cannot start the child process: {e}");
+        std::process::exit(1);
+    });
+    let result = pipe::read_lines(file, child);
+    common::exit_on_error("coprocess", result);
+}
