@@ -178,23 +178,8 @@ fn summary() {
     const JOBS: u64 = 20_000;
     // Made inside a task, the pool's driver runs on that task's runtime
     // thread; made on a plain thread, on a thread of its own.
-    let prefetch: usize = std::env::var("PF")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
-    let (trip, jobs_per_sec) = corio::run(|| {
-        (
-            round_trip(&pool(1), TRIPS),
-            throughput(
-                &Pool::builder()
-                    .workers(2)
-                    .prefetch(prefetch)
-                    .build()
-                    .unwrap(),
-                JOBS,
-            ),
-        )
-    });
+    let (trip, jobs_per_sec) =
+        corio::run(|| (round_trip(&pool(1), TRIPS), throughput(&pool(2), JOBS)));
     let one = pool(1);
     let two = pool(2);
     let trip_thread = round_trip(&one, TRIPS);

@@ -9,9 +9,8 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::Shutdown;
-use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,18 +18,14 @@ use std::time::Duration;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use super::conn::{start_worker, Conn};
 use super::handle::Slot;
-use super::launch::worker_command;
-use super::wire::{self, Decoder, FromWorker, ToWorker};
+use super::wire::{self, FromWorker, ToWorker};
 use super::JobError;
 use crate::net::UnixStream;
-use crate::process::Child;
 use crate::rt::{self, JoinHandle};
 use crate::sync::channel::{self, Receiver, Sender};
 use crate::sync::Event;
-
-/// How long a starting worker may take to say hello.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A job on its way through the pool.
 pub(super) struct Pending {
@@ -128,6 +123,31 @@ struct State {
     drained: Rc<Event>,
     /// Why the last worker start failed, for the jobs that then cannot run.
     start_error: Option<String>,
+    /// How long jobs have been taking, which sets the prefetch.
+    job_time: JobTime,
+}
+
+/// Queued work a worker may hold behind the job it runs, in time: enough
+/// that a worker never waits for the parent between short jobs, little
+/// enough that no worker sits on a backlog another could be running.
+const BACKLOG: Duration = Duration::from_millis(1);
+
+/// A moving average of how long jobs run.
+struct JobTime {
+    average_us: f64,
+}
+
+impl JobTime {
+    fn record(&mut self, ran_us: u64) {
+        self.average_us += (ran_us as f64 - self.average_us) / 8.0;
+    }
+
+    /// Jobs a worker may hold queued: about [`BACKLOG`] of them at the
+    /// average job time, at least 1 and at most `max`.
+    fn prefetch(&self, max: usize) -> usize {
+        let fit = BACKLOG.as_micros() as f64 / self.average_us.max(1.0);
+        (fit as usize).clamp(1, max.max(1))
+    }
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -146,7 +166,7 @@ impl State {
     /// Hands pending jobs to workers with room, least loaded first, then
     /// moves queued jobs from busy workers to idle ones.
     fn pump(&mut self) {
-        let capacity = 1 + self.config.prefetch;
+        let capacity = 1 + self.job_time.prefetch(self.config.prefetch);
         while !self.pending.is_empty() {
             let Some(worker) = self
                 .workers
@@ -231,6 +251,11 @@ pub(super) fn drive(config: Config, commands: Receiver<Command>, ready: Sender<i
         closing: false,
         drained: Rc::new(Event::new()),
         start_error: None,
+        // Until jobs have been timed, they are taken to be long: one
+        // queued job per worker.
+        job_time: JobTime {
+            average_us: BACKLOG.as_micros() as f64,
+        },
     }));
     let _cleanup = FailOnUnwind(Rc::clone(&state));
     let starts: Vec<_> = (0..config.workers)
@@ -335,92 +360,6 @@ fn terminate(st: &mut State) {
     }
 }
 
-/// A started worker process and the parent's end of its socket.
-struct Conn {
-    child: Child,
-    stream: UnixStream,
-    decoder: Decoder,
-    pid: u32,
-    /// The child has been waited for.
-    reaped: bool,
-}
-
-impl Conn {
-    /// Reads from the socket into the decoder; `false` at end of stream.
-    fn fill(&mut self) -> io::Result<bool> {
-        const CHUNK: usize = 64 * 1024;
-        let n = (&self.stream).read(self.decoder.space(CHUNK));
-        self.decoder.filled(*n.as_ref().unwrap_or(&0), CHUNK);
-        Ok(n? > 0)
-    }
-
-    /// Waits for the worker's exit (parking the task).
-    fn reap(&mut self) -> io::Result<std::process::ExitStatus> {
-        let status = self.child.wait();
-        self.reaped = true;
-        status
-    }
-}
-
-impl Drop for Conn {
-    /// A worker whose slot task unwinds (its runtime shut down) is killed
-    /// and reaped on the spot: no zombie, no orphan.
-    fn drop(&mut self) {
-        if !self.reaped {
-            let pid = Pid::from_raw(self.pid as i32);
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(pid, None);
-        }
-    }
-}
-
-/// Starts a worker process and waits for its hello.
-fn start_worker() -> io::Result<Conn> {
-    let (stream, theirs) = UnixStream::pair()?;
-    let theirs = OwnedFd::from(theirs.into_std());
-    let child = worker_command(theirs)?.spawn()?;
-    let mut conn = Conn {
-        pid: child.id(),
-        child,
-        stream,
-        decoder: Decoder::default(),
-        reaped: false,
-    };
-    let hello = rt::timeout(START_TIMEOUT, || -> io::Result<Option<String>> {
-        loop {
-            if let Some(frame) = conn.decoder.next_frame()? {
-                let said = match wire::decode::<FromWorker<'_>>(frame)? {
-                    FromWorker::Hello { .. } => None,
-                    other => Some(format!("it sent {other:?} first")),
-                };
-                conn.decoder.consume();
-                return Ok(said);
-            }
-            if !conn.fill()? {
-                return Ok(Some("it exited before it said hello".to_owned()));
-            }
-        }
-    });
-    let said = match hello {
-        Ok(Ok(None)) => return Ok(conn),
-        Ok(Ok(Some(said))) => said,
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => format!("it did not say hello within {START_TIMEOUT:?}"),
-    };
-    let _ = conn.child.kill();
-    let status = conn.reap();
-    Err(io::Error::other(format!(
-        "corio: procpool worker process {} did not start: {said} ({}); a binary \
-         using a Pool must call corio::procpool::init() first thing in main \
-         (a test binary: corio::procpool_test_worker!())",
-        conn.pid,
-        match status {
-            Ok(status) => status.to_string(),
-            Err(e) => e.to_string(),
-        },
-    )))
-}
-
 /// Serves worker slot `index` for the life of the pool: runs a worker,
 /// and when it dies settles its jobs and starts another, unless the pool
 /// is closing.
@@ -514,8 +453,18 @@ fn read_results(state: &Shared, index: usize, conn: &mut Conn) {
             match msg {
                 FromWorker::Hello { .. } => {}
                 FromWorker::Started { id } => start_timer(state, index, worker, id),
-                FromWorker::Done { id, output } => finish(worker, id, Ok(output.to_vec())),
-                FromWorker::Failed { id, failure } => finish(worker, id, Err(failure.into())),
+                FromWorker::Done { id, output, ran_us } => {
+                    st.job_time.record(ran_us);
+                    finish(worker, id, Ok(output.to_vec()));
+                }
+                FromWorker::Failed {
+                    id,
+                    failure,
+                    ran_us,
+                } => {
+                    st.job_time.record(ran_us);
+                    finish(worker, id, Err(failure.into()));
+                }
                 FromWorker::Revoked { id } => {
                     if let Some(at) = worker.jobs.iter().position(|job| job.id == id) {
                         let mut job = worker.jobs.remove(at).expect("found");

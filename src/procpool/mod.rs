@@ -50,11 +50,15 @@
 //!
 //! # Distribution
 //!
-//! A job goes to the least busy worker. Each worker holds at most
-//! [`prefetch`](Builder::prefetch) jobs queued behind the one it runs, so
-//! the next job is already there when one finishes; when a worker is idle
-//! while another still has jobs queued, the driver takes the last queued
-//! one back and gives it to the idle worker.
+//! A job goes to the least busy worker. Each worker holds a few jobs
+//! queued behind the one it runs, so the next job is already there when
+//! one finishes: about a millisecond of work at the average running time
+//! of the jobs so far (one job until jobs have been timed, at most
+//! [`prefetch`](Builder::prefetch)). Jobs cross to a worker, and results
+//! back, many to a write. When a worker is idle while another still has
+//! jobs queued, the driver takes the last queued one back and gives it to
+//! the idle worker; a worker answers that at once, even while it runs a
+//! long job.
 //!
 //! # Faults
 //!
@@ -77,6 +81,7 @@
 //! then shuts the workers down and reaps them; [`Pool::terminate`] kills
 //! them at once.
 
+mod conn;
 mod driver;
 mod error;
 mod handle;
@@ -115,8 +120,9 @@ use crate::sync::Event;
 use driver::{Command, Config, Pending};
 use handle::Slot;
 
-/// Jobs a worker holds queued unless [`Builder::prefetch`] says otherwise.
-const DEFAULT_PREFETCH: usize = 4;
+/// The most jobs a worker holds queued unless [`Builder::prefetch`] says
+/// otherwise.
+const DEFAULT_PREFETCH: usize = 64;
 
 /// Configures a [`Pool`].
 #[derive(Clone, Debug)]
@@ -141,9 +147,11 @@ impl Builder {
         self
     }
 
-    /// How many jobs a worker may hold queued behind the one it runs
-    /// (default 4). More helps many small jobs (fewer round trips); queued
-    /// jobs move to an idle worker either way.
+    /// The most jobs a worker may hold queued behind the one it runs
+    /// (default 64; 0 counts as 1). Within it, the pool queues about a
+    /// millisecond of work per worker, by the average running time of the
+    /// jobs so far: many for tiny jobs (so the jobs that cross to a worker
+    /// in one write are many), one for long ones.
     pub fn prefetch(mut self, jobs: usize) -> Builder {
         self.prefetch = jobs;
         self

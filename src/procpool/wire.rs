@@ -40,9 +40,18 @@ pub(super) enum FromWorker<'a> {
     /// A job that asked for it has started.
     Started { id: u64 },
     /// A job returned; its serialized result.
-    Done { id: u64, output: &'a [u8] },
+    Done {
+        id: u64,
+        output: &'a [u8],
+        /// How long the job ran, in microseconds.
+        ran_us: u64,
+    },
     /// A job did not return a result.
-    Failed { id: u64, failure: Failure },
+    Failed {
+        id: u64,
+        failure: Failure,
+        ran_us: u64,
+    },
     /// A revoked job had not started and will not run here.
     Revoked { id: u64 },
 }

@@ -16,7 +16,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use std::{fs, thread};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -128,7 +128,9 @@ fn run_jobs(shared: &Shared) -> io::Result<()> {
         }
         shared.duty.notify_one();
         let id = job.id;
+        let began = Instant::now();
         let outcome = run_job(job.name, job.args);
+        let ran_us = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
         let full = {
             let mut link = shared.link();
             link.running = false;
@@ -137,10 +139,18 @@ fn run_jobs(shared: &Shared) -> io::Result<()> {
                     &FromWorker::Done {
                         id,
                         output: &output,
+                        ran_us,
                     },
                     &mut link.out,
                 ),
-                Err(failure) => wire::encode(&FromWorker::Failed { id, failure }, &mut link.out),
+                Err(failure) => wire::encode(
+                    &FromWorker::Failed {
+                        id,
+                        failure,
+                        ran_us,
+                    },
+                    &mut link.out,
+                ),
             }
             link.unsent += 1;
             link.unsent >= FLUSH_EVERY
