@@ -6,8 +6,10 @@
 //! Parent and workers run the same binary, so both see the same entries
 //! and the same types.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -54,10 +56,27 @@ pub fn __run_erased<A: DeserializeOwned, R: Serialize>(
 
 /// The registered job called `name`.
 pub(super) fn lookup(name: &str) -> Option<ErasedJob> {
+    static BY_NAME: OnceLock<HashMap<&'static str, ErasedJob>> = OnceLock::new();
+    BY_NAME
+        .get_or_init(|| {
+            inventory::iter::<JobEntry>
+                .into_iter()
+                .map(|entry| (entry.name, entry.run))
+                .collect()
+        })
+        .get(name)
+        .copied()
+}
+
+/// A name registered twice, if any: two `job!`s with one path (the same
+/// `static` name in two function bodies of one module) could not be told
+/// apart by a worker.
+pub(super) fn duplicate_name() -> Option<&'static str> {
+    let mut seen = HashSet::new();
     inventory::iter::<JobEntry>
         .into_iter()
-        .find(|entry| entry.name == name)
-        .map(|entry| entry.run)
+        .map(|entry| entry.name)
+        .find(|name| !seen.insert(*name))
 }
 
 /// A job that takes an `A` and returns an `R`, run in a worker process by
@@ -106,6 +125,13 @@ impl<A, R> fmt::Debug for Job<A, R> {
 /// to a function `fn(A) -> R` where `A: DeserializeOwned` and
 /// `R: Serialize`. The job is registered under the path of the `static`
 /// (`module_path!()` and its name), which is how a worker finds it.
+///
+/// The rules: parent and workers run the same binary, so a name means the
+/// same function and types on both sides; declare jobs at module level
+/// (two `job!`s with the same `static` name in two function bodies of one
+/// module would share a path, and a pool refuses to start then); a job
+/// from elsewhere can be named with [`Job::by_name`], whose types are the
+/// caller's word and are checked only by decoding.
 ///
 /// ```
 /// fn square(n: u64) -> u64 {

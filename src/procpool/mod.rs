@@ -165,6 +165,15 @@ impl Builder {
     /// When a worker cannot be started or does not report for work (the
     /// message says why; most often the binary does not call [`init`]).
     pub fn build(self) -> io::Result<Pool> {
+        if let Some(name) = job::duplicate_name() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "corio: two jobs are registered as {name:?}; declare jobs at module \
+                     level, or give them different names"
+                ),
+            ));
+        }
         let workers = self
             .workers
             .unwrap_or_else(|| thread::available_parallelism().map_or(1, NonZeroUsize::get));
