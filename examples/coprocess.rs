@@ -42,9 +42,7 @@ fn printer<'a>() -> Consumer<'a, String> {
 /// The child's pipeline: `grep(pattern)` into the printer, the very stages
 /// `copipe` runs in one process.
 fn grep_printer(pattern: String) -> Consumer<'static, String> {
-    // The child lives as long as this pipeline: the pattern may live as
-    // long as the process.
-    common::grep(pattern.leak(), printer())
+    common::grep(pattern, printer())
 }
 corio::child_pipeline!(static GREP: ChildPipeline<String, String> = grep_printer);
 

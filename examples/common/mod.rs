@@ -55,11 +55,14 @@ pub fn buses_to_dicts<'a, 'd: 'a>(mut target: impl Sink<Bus<'d>> + 'a) -> Consum
 /// Passes on the lines that contain `pattern`; a close or an error goes on
 /// to `target` (the seed's `grep`, shared by `copipe` and `cobroadcast`: the
 /// same stage behind a file source, a followed file and a broadcast).
-pub fn grep<'a>(pattern: &'a str, mut target: impl Sink<String> + 'a) -> Consumer<'a, String> {
+pub fn grep<'a>(
+    pattern: impl AsRef<str> + 'a,
+    mut target: impl Sink<String> + 'a,
+) -> Consumer<'a, String> {
     Consumer::<String>::new(move |inbox| loop {
         match inbox.recv() {
             Ok(line) => {
-                if line.contains(pattern) {
+                if line.contains(pattern.as_ref()) {
                     target.send(line)?;
                 }
             }
