@@ -10,6 +10,9 @@ use corio::stack::pool_stats;
 
 use GeneratorState::{Complete, Yielded};
 
+#[path = "generator/protocol.rs"]
+mod protocol; // a close ignored below yield_from, throw after a panic
+
 /// Counts its drops, to prove destructors on a generator's stack run.
 struct DropCounter(Rc<Cell<usize>>);
 

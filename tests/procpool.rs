@@ -46,12 +46,18 @@ fn fan_out(n: u64) -> u64 {
             })
         })
         .collect();
-    corio::task::join_all(handles).into_iter().map(Result::unwrap).sum()
+    corio::task::join_all(handles)
+        .into_iter()
+        .map(Result::unwrap)
+        .sum()
 }
 corio::job!(static FAN_OUT: Job<u64, u64> = fan_out);
 
 fn pool(workers: usize) -> Pool {
-    Pool::builder().workers(workers).build().expect("pool starts")
+    Pool::builder()
+        .workers(workers)
+        .build()
+        .expect("pool starts")
 }
 
 #[test]
@@ -89,7 +95,11 @@ fn as_completed_yields_every_job_once_in_finishing_order() {
         .collect();
     assert_eq!(order.len(), 4);
     assert_eq!(order.iter().copied().collect::<HashSet<_>>().len(), 4);
-    assert_eq!(*order.last().unwrap(), 0, "the long job finishes last: {order:?}");
+    assert_eq!(
+        *order.last().unwrap(),
+        0,
+        "the long job finishes last: {order:?}"
+    );
 }
 
 #[test]
@@ -163,7 +173,10 @@ fn a_job_past_its_timeout_fails_and_its_worker_is_replaced() {
     let pool = pool(1);
     let first = pool.pids();
     let slow = pool.submit_timeout(&NAP, 30_000, Duration::from_millis(100));
-    assert_eq!(slow.join(), Err(JobError::TimedOut(Duration::from_millis(100))));
+    assert_eq!(
+        slow.join(),
+        Err(JobError::TimedOut(Duration::from_millis(100)))
+    );
     assert_eq!(pool.submit(&SQUARE, 8).join(), Ok(64));
     assert_ne!(pool.pids(), first);
     // A job within its timeout is unaffected.
@@ -181,11 +194,17 @@ fn an_unknown_job_and_bad_arguments_give_typed_errors() {
     );
     // SQUARE under the wrong argument type: nothing where a u64 is due.
     let wrong: Job<(), u64> = Job::by_name(SQUARE.name());
-    assert!(matches!(pool.submit(&wrong, ()).join(), Err(JobError::BadArgs(_))));
+    assert!(matches!(
+        pool.submit(&wrong, ()).join(),
+        Err(JobError::BadArgs(_))
+    ));
     // And the wrong result type: 9 is read as a string's length, and the
     // nine bytes are missing.
     let wrong: Job<u64, String> = Job::by_name(SQUARE.name());
-    assert!(matches!(pool.submit(&wrong, 3).join(), Err(JobError::BadResult(_))));
+    assert!(matches!(
+        pool.submit(&wrong, 3).join(),
+        Err(JobError::BadResult(_))
+    ));
     assert_eq!(pool.submit(&SQUARE, 2).join(), Ok(4));
 }
 
@@ -202,7 +221,10 @@ fn queued_jobs_move_from_a_busy_worker_to_an_idle_one() {
     let queued_pid = queued.join().unwrap();
     let long_pid = long.join().unwrap();
     assert_ne!(long_pid, short_pid);
-    assert_ne!(queued_pid, long_pid, "the queued job waited behind the long one");
+    assert_ne!(
+        queued_pid, long_pid,
+        "the queued job waited behind the long one"
+    );
 }
 
 #[test]
@@ -218,7 +240,10 @@ fn dropping_the_pool_finishes_its_jobs_and_reaps_the_workers() {
     for pid in pids {
         // Reaped: no process (not even a zombie) is left with the pid
         // (pid reuse within the test is vanishingly unlikely).
-        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "worker {pid} left behind");
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "worker {pid} left behind"
+        );
     }
 }
 
@@ -230,6 +255,9 @@ fn terminate_kills_the_workers_and_fails_unfinished_jobs() {
     pool.terminate();
     assert!(matches!(stuck.join(), Err(JobError::PoolClosed(_))));
     for pid in pids {
-        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "worker {pid} left behind");
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "worker {pid} left behind"
+        );
     }
 }

@@ -1,10 +1,11 @@
 //! [`Co`], the handle a generator body yields through.
 
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::fmt;
 use std::mem::MaybeUninit;
 
-use super::{Error, GenYielder, Generator, GeneratorState, Interrupt, Resume};
+use super::{Error, GenYielder, Generator, GeneratorState, Interrupt, Outcome, Resume};
 use crate::coro::{self, Frame};
 
 /// The handle a generator body yields through.
@@ -14,6 +15,9 @@ use crate::coro::{self, Frame};
 pub struct Co<I, Y, E = Infallible> {
     pub(super) frame: Frame,
     pub(super) yielder: *const GenYielder<I, Y, E>,
+    /// A generator this body delegated to through `yield_from` ignored the
+    /// close passed down to it; the close of this generator reports it.
+    pub(super) sub_ignored_close: Cell<bool>,
 }
 
 impl<I, Y, E> Co<I, Y, E> {
@@ -79,6 +83,15 @@ impl<I, Y, E> Co<I, Y, E> {
     /// `Err(Interrupt::Thrown(e))`; when the caller closes, `sub` is closed
     /// first and `Err(Interrupt::Closed)` is returned.
     ///
+    /// If `sub` ignores that close (it yields again; its stack is then
+    /// unwound), `Err(Interrupt::Closed)` is returned all the same, and the
+    /// close of this generator reports [`Error::IgnoredClose`] however the
+    /// body then finishes, unless it raises an error of its own, which is
+    /// reported instead. This is Python's `RuntimeError("generator ignored
+    /// GeneratorExit")` raised at the `yield from`: handling the close (as
+    /// `except GeneratorExit` does) does not hide it, and it reaches the
+    /// outermost `close` through any number of delegating generators.
+    ///
     /// # Panics
     ///
     /// Panics if `sub` has already finished (there is no return value to
@@ -95,6 +108,7 @@ impl<I, Y, E> Co<I, Y, E> {
                 Ok(GeneratorState::Complete(r)) => return Ok(r),
                 Err(Error::Raised(e)) => return Err(Interrupt::Thrown(e)),
                 Err(Error::Closed) => return Err(Interrupt::Closed),
+                Err(Error::IgnoredClose) => return Err(self.ignored_close()),
                 Err(Error::Panicked) => panic!("yield_from: the sub-generator panicked earlier"),
                 Err(_) => panic!("yield_from: the sub-generator had already finished"),
             };
@@ -104,10 +118,31 @@ impl<I, Y, E> Co<I, Y, E> {
                 Err(Interrupt::Closed) => {
                     return match sub.close() {
                         Err(Error::Raised(e)) => Err(Interrupt::Thrown(e)),
+                        Err(Error::IgnoredClose) => Err(self.ignored_close()),
                         _ => Err(Interrupt::Closed),
                     };
                 }
             };
+        }
+    }
+
+    /// A sub-generator ignored the close passed down to it: remember it for
+    /// this generator's own close, and pass the close on.
+    #[cold]
+    fn ignored_close(&self) -> Interrupt<E> {
+        self.sub_ignored_close.set(true);
+        Interrupt::Closed
+    }
+
+    /// How a body that delegated to a generator which ignored a close ended
+    /// for the caller: an error it raised, or else the ignored close (its
+    /// return value, if it returned one, is dropped).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn ignored_close_below<R>(&self, outcome: Result<R, Interrupt<E>>) -> Outcome<R, E> {
+        match outcome {
+            Err(Interrupt::Thrown(e)) => Err(Error::Raised(e)),
+            Ok(_) | Err(Interrupt::Closed) => Err(Error::IgnoredClose),
         }
     }
 

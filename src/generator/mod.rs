@@ -140,7 +140,10 @@ enum Resume<I, E> {
 /// null, i.e. when `yield_` put a real `Y` there.
 type Out<Y> = MaybeUninit<Y>;
 
-type Outcome<R, E> = Result<R, Interrupt<E>>;
+/// How a body ended, as the caller will see it: its return value, or the
+/// error it raised (`Raised`), passed on (`Closed`), or the close a
+/// sub-generator ignored below a `yield_from` (`IgnoredClose`).
+type Outcome<R, E> = Result<R, Error<E>>;
 type Inner<I, Y, R, E> = Coroutine<Resume<I, E>, Out<Y>, Outcome<R, E>, PooledStack>;
 type GenYielder<I, Y, E> = Yielder<Resume<I, E>, Out<Y>>;
 
@@ -230,7 +233,7 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
                 // A primed body that finished before its first yield, or
                 // the end an iteration already saw.
                 Some(Ok(r)) => Ok(GeneratorState::Complete(r)),
-                Some(Err(e)) => Err(e.into()),
+                Some(Err(e)) => Err(e),
                 None => Err(Error::Finished),
             },
             State::Panicked => Err(Error::Panicked),
@@ -269,7 +272,10 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     /// - [`Error::IgnoredClose`]: the body yielded again instead of
     ///   finishing (Python's "generator ignored GeneratorExit"). corio then
     ///   unwinds the body's stack, running its destructors, so the generator
-    ///   is finished either way.
+    ///   is finished either way. Also when a generator the body delegates
+    ///   to through [`Co::yield_from`] ignored the close, at any depth of
+    ///   delegation, and the body then finished without raising an error
+    ///   (see there).
     /// - [`Error::Raised`]: the body raised another error while closing.
     pub fn close(&mut self) -> Result<Option<R>, Error<E>> {
         match self.state() {
@@ -288,8 +294,8 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
                 self.finish();
                 match self.outcome.take() {
                     Some(Ok(r)) => Ok(Some(r)),
-                    Some(Err(Interrupt::Thrown(e))) => Err(Error::Raised(e)),
-                    Some(Err(Interrupt::Closed)) | None => Ok(None),
+                    Some(Err(Error::Closed)) | None => Ok(None),
+                    Some(Err(e)) => Err(e),
                 }
             }
         }
@@ -324,9 +330,7 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
         if !self.is_finished() {
             return None;
         }
-        self.outcome
-            .take()
-            .map(|outcome| outcome.map_err(Error::from))
+        self.outcome.take()
     }
 
     fn state(&self) -> State {
@@ -401,12 +405,8 @@ impl<'a, Y, R, E> Iterator for Generator<'a, (), Y, R, E> {
                 self.outcome = Some(Ok(r));
                 None
             }
-            Err(Error::Raised(e)) => {
-                self.outcome = Some(Err(Interrupt::Thrown(e)));
-                None
-            }
-            Err(Error::Closed) => {
-                self.outcome = Some(Err(Interrupt::Closed));
+            Err(e @ (Error::Raised(_) | Error::Closed | Error::IgnoredClose)) => {
+                self.outcome = Some(Err(e));
                 None
             }
             Err(_) => None,

@@ -124,7 +124,13 @@ type Shared = Rc<RefCell<State>>;
 
 impl State {
     fn outstanding(&self) -> usize {
-        self.pending.len() + self.workers.iter().flatten().map(|w| w.jobs.len()).sum::<usize>()
+        self.pending.len()
+            + self
+                .workers
+                .iter()
+                .flatten()
+                .map(|w| w.jobs.len())
+                .sum::<usize>()
     }
 
     /// Hands pending jobs to workers with room, least loaded first, then
@@ -168,7 +174,12 @@ impl State {
     /// job back; the answer (`Revoked`) puts it in `pending` for the idle
     /// one.
     fn rebalance(&mut self) {
-        let idle = self.workers.iter().flatten().filter(|w| w.jobs.is_empty()).count();
+        let idle = self
+            .workers
+            .iter()
+            .flatten()
+            .filter(|w| w.jobs.is_empty())
+            .count();
         for _ in 0..idle {
             let Some(busiest) = self
                 .workers
@@ -246,7 +257,13 @@ pub(super) fn drive(config: Config, commands: Receiver<Command>, ready: Sender<i
                 st.pump();
             }
             Command::Pids(reply) => {
-                let pids = state.borrow().workers.iter().flatten().map(|w| w.pid).collect();
+                let pids = state
+                    .borrow()
+                    .workers
+                    .iter()
+                    .flatten()
+                    .map(|w| w.pid)
+                    .collect();
                 let _ = reply.send(pids);
             }
             Command::Terminate => {
@@ -428,7 +445,11 @@ fn read_results(state: &Shared, index: usize, conn: &mut Conn) {
         match msg {
             FromWorker::Hello { .. } => {}
             FromWorker::Started { id } => {
-                let limit = worker.jobs.iter().find(|job| job.id == id).and_then(|job| job.timeout);
+                let limit = worker
+                    .jobs
+                    .iter()
+                    .find(|job| job.id == id)
+                    .and_then(|job| job.timeout);
                 if let Some(limit) = limit {
                     let state = Rc::clone(state);
                     let timer = rt::spawn_local(move || {

@@ -66,7 +66,10 @@ impl fmt::Display for JobError {
                 }
             }
             JobError::TimedOut(limit) => {
-                write!(f, "the job ran past its timeout of {limit:?}; its worker was killed")
+                write!(
+                    f,
+                    "the job ran past its timeout of {limit:?}; its worker was killed"
+                )
             }
             JobError::Unregistered(name) => write!(
                 f,

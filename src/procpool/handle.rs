@@ -185,6 +185,8 @@ impl<R: DeserializeOwned> Iterator for AsCompleted<R> {
 
 impl<R> fmt::Debug for AsCompleted<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsCompleted").field("left", &self.left).finish()
+        f.debug_struct("AsCompleted")
+            .field("left", &self.left)
+            .finish()
     }
 }

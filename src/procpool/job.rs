@@ -47,8 +47,8 @@ pub fn __run_erased<A: DeserializeOwned, R: Serialize>(
     f: fn(A) -> R,
     args: &[u8],
 ) -> Result<Vec<u8>, FailureCause> {
-    let args: A = postcard::from_bytes(args)
-        .map_err(|e| FailureCause(Failure::BadArgs(e.to_string())))?;
+    let args: A =
+        postcard::from_bytes(args).map_err(|e| FailureCause(Failure::BadArgs(e.to_string())))?;
     postcard::to_stdvec(&f(args)).map_err(|e| FailureCause(Failure::BadOutput(e.to_string())))
 }
 

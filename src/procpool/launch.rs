@@ -66,9 +66,16 @@ pub fn init() {
 pub(super) fn worker_command(socket: OwnedFd) -> io::Result<Command> {
     let mut cmd = Command::new(current_binary()?);
     if let Some(test) = test_name() {
-        cmd.args([test.as_str(), "--exact", "--nocapture", "-q", "--test-threads=1"]);
+        cmd.args([
+            test.as_str(),
+            "--exact",
+            "--nocapture",
+            "-q",
+            "--test-threads=1",
+        ]);
     }
-    cmd.env(WORKER_ENV, getpid().to_string()).stdin(Stdio::from(socket));
+    cmd.env(WORKER_ENV, getpid().to_string())
+        .stdin(Stdio::from(socket));
     Ok(cmd)
 }
 

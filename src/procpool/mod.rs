@@ -95,7 +95,7 @@ pub use error::JobError;
 pub use handle::{as_completed, AsCompleted, JobHandle};
 pub use job::Job;
 #[doc(hidden)]
-pub use job::{JobEntry, __run_erased};
+pub use job::{__run_erased, JobEntry};
 pub use launch::init;
 #[doc(hidden)]
 pub use launch::TestEntry;
@@ -103,10 +103,10 @@ pub use launch::TestEntry;
 #[doc(hidden)]
 pub use inventory as __inventory;
 
-use driver::{Command, Config, Pending};
-use handle::Slot;
 use crate::sync::channel::{self, Sender};
 use crate::sync::Event;
+use driver::{Command, Config, Pending};
+use handle::Slot;
 
 /// Jobs a worker holds queued unless [`Builder::prefetch`] says otherwise.
 const DEFAULT_PREFETCH: usize = 4;
@@ -179,7 +179,9 @@ impl Builder {
         match ready.recv() {
             Ok(Ok(())) => Ok(pool),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(io::Error::other("corio: the procpool driver thread panicked")),
+            Err(_) => Err(io::Error::other(
+                "corio: the procpool driver thread panicked",
+            )),
         }
     }
 }
@@ -229,7 +231,11 @@ impl Pool {
 
     /// Runs `job` on `args` in a worker process; returns at once with a
     /// handle to its result.
-    pub fn submit<A: Serialize, R: DeserializeOwned>(&self, job: &Job<A, R>, args: A) -> JobHandle<R> {
+    pub fn submit<A: Serialize, R: DeserializeOwned>(
+        &self,
+        job: &Job<A, R>,
+        args: A,
+    ) -> JobHandle<R> {
         self.submit_with(job, &args, None)
     }
 
@@ -320,7 +326,9 @@ impl Drop for Pool {
 
 impl fmt::Debug for Pool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pool").field("workers", &self.workers).finish()
+        f.debug_struct("Pool")
+            .field("workers", &self.workers)
+            .finish()
     }
 }
 
@@ -343,6 +351,8 @@ impl<R: DeserializeOwned> Iterator for Map<R> {
 
 impl<R> fmt::Debug for Map<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Map").field("left", &self.handles.len()).finish()
+        f.debug_struct("Map")
+            .field("left", &self.handles.len())
+            .finish()
     }
 }

@@ -45,7 +45,12 @@ pub(super) fn serve() -> io::Result<()> {
     let (doorbell, rings) = channel::unbounded::<()>();
 
     let mut hello = Vec::new();
-    wire::encode(&FromWorker::Hello { pid: std::process::id() }, &mut hello);
+    wire::encode(
+        &FromWorker::Hello {
+            pid: std::process::id(),
+        },
+        &mut hello,
+    );
     (&socket).write_all(&hello)?;
 
     let writer = socket.try_clone()?;
@@ -77,7 +82,10 @@ pub(super) fn serve() -> io::Result<()> {
             let mut frame = Vec::new();
             let reply = match run_job(job.name, job.args) {
                 Ok(output) => FromWorker::Done { id: job.id, output },
-                Err(failure) => FromWorker::Failed { id: job.id, failure },
+                Err(failure) => FromWorker::Failed {
+                    id: job.id,
+                    failure,
+                },
             };
             wire::encode(&reply, &mut frame);
             if replies.send(frame).is_err() {
