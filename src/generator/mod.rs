@@ -245,13 +245,22 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     /// yield again, or return; if it propagates the error, `throw` hands it
     /// back as [`Error::Raised`].
     ///
-    /// A generator that has not started, or has finished, does not run: the
-    /// error comes straight back as `Error::Raised(error)`, and a fresh
-    /// generator is finished without running its body (as in Python).
+    /// A generator that has not started, or has finished (returned, raised,
+    /// was closed, or was finished by a panic), does not run: the error
+    /// comes straight back as `Error::Raised(error)`, as Python re-raises
+    /// an exception thrown into a finished generator, so that the value is
+    /// never lost. A fresh generator is finished without running its body
+    /// (as in Python). [`send`](Self::send) is what tells a panicked
+    /// generator apart: it returns [`Error::Panicked`].
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send), and `Error::Raised(error)` when the
+    /// generator is not suspended.
     pub fn throw(&mut self, error: E) -> Result<GeneratorState<Y, R>, Error<E>> {
         match self.state() {
             State::Suspended => self.resume(Resume::Throw(error)),
-            State::Panicked => Err(Error::Panicked),
+            State::Panicked => Err(Error::Raised(error)),
             State::Fresh | State::Done => {
                 self.finish();
                 Err(Error::Raised(error))

@@ -1,6 +1,8 @@
-//! Corners of the protocol: a close ignored below a `yield_from`.
+//! Corners of the protocol: a close ignored below a `yield_from`, and
+//! `throw` into a generator that a panic finished.
 
 use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
 use corio::generator::{Error, Generator, GeneratorState, Interrupt};
@@ -100,4 +102,21 @@ fn a_sub_generator_that_honours_close_still_closes_quietly() {
     let mut outer = Generator::<(), i32, ()>::new(move |co, ()| co.yield_from(sub, ()));
     assert_eq!(outer.send(()).unwrap(), GeneratorState::Yielded(1));
     assert_eq!(outer.close().unwrap(), None);
+}
+
+#[test]
+fn throw_into_a_panicked_generator_hands_the_error_back() {
+    let mut gen = Generator::<(), i32, (), Spam>::new(|co, ()| {
+        co.yield_(1)?;
+        panic!("boom");
+    });
+    assert_eq!(gen.send(()).unwrap(), GeneratorState::Yielded(1));
+    assert!(catch_unwind(AssertUnwindSafe(|| gen.send(()))).is_err());
+    assert!(gen.is_finished());
+    // Like a finished generator: the error comes straight back.
+    assert_eq!(
+        gen.throw(Spam("late")).unwrap_err(),
+        Error::Raised(Spam("late"))
+    );
+    assert_eq!(gen.send(()).unwrap_err(), Error::Panicked);
 }
