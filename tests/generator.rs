@@ -12,6 +12,8 @@ use GeneratorState::{Complete, Yielded};
 
 #[path = "generator/protocol.rs"]
 mod protocol; // a close ignored below yield_from, throw after a panic
+#[path = "generator/unwind.rs"]
+mod unwind; // yields refused while a panic unwinds the body
 
 /// Counts its drops, to prove destructors on a generator's stack run.
 struct DropCounter(Rc<Cell<usize>>);

@@ -110,6 +110,7 @@ impl Builder {
                 ),
                 yielder,
                 sub_ignored_close: Cell::new(false),
+                resumed_panicking: Cell::new(std::thread::panicking()),
             };
             coro::set_current(&co.frame);
             let outcome = body(&co, first);
