@@ -105,7 +105,7 @@ pub use co::Co;
 pub use error::{Error, Interrupt};
 
 use crate::coro;
-use crate::stack::PooledStack;
+use crate::stack::{PooledStack, StackError};
 
 /// What a resumed generator did: yielded a value or returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -185,12 +185,17 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     ///
     /// Panics if no stack can be mapped (see
     /// [`StackError`](crate::stack::StackError)); use [`Builder::build`] to
-    /// handle that case.
+    /// handle that case. The panic names the caller's line.
+    #[inline]
+    #[track_caller]
     pub fn new<F>(body: F) -> Self
     where
         F: FnOnce(&Co<I, Y, E>, I) -> Result<R, Interrupt<E>> + 'a,
     {
-        Builder::new().build(body).unwrap_or_else(|e| panic!("{e}"))
+        match Builder::new().build(body) {
+            Ok(gen) => gen,
+            Err(e) => no_stack("Generator::new", e),
+        }
     }
 
     /// Creates a builder, to set a name or stack size.
@@ -389,16 +394,28 @@ impl<'a, I, R, E> Generator<'a, I, (), R, E> {
     /// # Panics
     ///
     /// Panics if no stack can be mapped (use [`Builder::build_primed`] to
-    /// handle that), and propagates a panic of the body before its first
-    /// yield.
+    /// handle that; the panic names the caller's line), and propagates a
+    /// panic of the body before its first yield.
+    #[track_caller]
     pub fn primed<F>(body: F) -> Self
     where
         F: FnOnce(&Co<I, (), E>) -> Result<R, Interrupt<E>> + 'a,
     {
-        Builder::new()
-            .build_primed(body)
-            .unwrap_or_else(|e| panic!("{e}"))
+        match Builder::new().build_primed(body) {
+            Ok(gen) => gen,
+            Err(e) => no_stack("Generator::primed", e),
+        }
     }
+}
+
+/// No stack could be mapped for a new generator: panics at the caller of
+/// `new` or `primed`. Out of line, so that `new` stays small, and not in a
+/// closure, which `#[track_caller]` does not reach into.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn no_stack(call: &str, error: StackError) -> ! {
+    panic!("corio: {call}: {error}")
 }
 
 /// Iterates over the yielded values; the end of iteration is the end of the
