@@ -13,6 +13,8 @@ use corio::pipe::xml::{self, Event, XmlError};
 use corio::pipe::{self, Consumer, Error, FileError, Follow, Inbox, Shared, Sink, StageError};
 use corio::Interrupt;
 
+#[path = "pipe/follow.rs"]
+mod follow; // a followed file inside a runtime
 #[path = "pipe/thread.rs"]
 mod thread; // the threaded stage
 type Log = Rc<RefCell<Vec<String>>>;
