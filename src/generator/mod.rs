@@ -183,9 +183,9 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     ///
     /// # Panics
     ///
-    /// Panics if no stack can be mapped (see
-    /// [`StackError`](crate::stack::StackError)); use [`Builder::build`] to
-    /// handle that case. The panic names the caller's line.
+    /// Panics if no stack can be mapped (see [`StackError`]); use
+    /// [`Builder::build`] to handle that case. The panic names the caller's
+    /// line.
     #[inline]
     #[track_caller]
     pub fn new<F>(body: F) -> Self
