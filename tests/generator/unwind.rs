@@ -1,9 +1,10 @@
-//! A body that yields while a panic unwinds its stack (a destructor that
-//! yields, Python's `finally: yield`): the yield is refused, so that the
-//! panic reaches the caller instead of being carried off to it in flight.
-//! Each scenario runs on a thread of its own under a watchdog, so that one
-//! that hangs fails instead; the one that could abort runs in a child
-//! process.
+//! Destructors that yield (Python's `finally: yield`). While a panic
+//! unwinds the body's stack the yield is refused, so that the panic reaches
+//! the caller instead of being carried off to it in flight. Each such
+//! scenario runs on a thread of its own under a watchdog, so that one that
+//! hangs fails instead; the one that could abort runs in a child process.
+//! A destructor that yields as a closed body returns makes the close
+//! report `IgnoredClose`, and the stack is then unwound.
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -13,7 +14,7 @@ use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use corio::generator::{Co, Generator, GeneratorState, Interrupt};
+use corio::generator::{Co, Error, Generator, GeneratorState, Interrupt};
 
 /// What a guard's yield returned, once it has yielded.
 type Got = Rc<Cell<Option<Result<(), Interrupt<Infallible>>>>>;
@@ -209,4 +210,34 @@ fn a_yield_while_a_dropped_generator_unwinds_is_refused() {
         "stdout: {stdout}"
     );
     assert!(stderr.contains("corio: "), "stderr: {stderr}");
+}
+
+#[test]
+fn a_destructor_that_yields_while_the_generator_is_dropped_is_unwound() {
+    struct YieldOnDrop<'c>(&'c corio::Co<(), i32>, Rc<Cell<usize>>);
+    impl Drop for YieldOnDrop<'_> {
+        fn drop(&mut self) {
+            self.1.set(self.1.get() + 1);
+            let _ = self.0.yield_(99);
+        }
+    }
+    let dropped = Rc::new(Cell::new(0));
+    let counter = dropped.clone();
+    let mut gen = Generator::<(), i32, ()>::new(move |co, ()| {
+        let _guard = YieldOnDrop(co, counter);
+        co.yield_(1)?;
+        Ok(())
+    });
+    assert_eq!(gen.next(), Some(1));
+    assert_eq!(gen.close().unwrap_err(), Error::IgnoredClose);
+    assert_eq!(dropped.get(), 1);
+    // The thread's frame bookkeeping is intact: a new generator still works.
+    assert_eq!(
+        Generator::<(), i32, ()>::new(|co, ()| {
+            co.yield_(5)?;
+            Ok(())
+        })
+        .collect::<Vec<_>>(),
+        [5]
+    );
 }
