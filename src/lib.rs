@@ -15,7 +15,8 @@
 //!   low-level layer under the runtime's I/O.
 //! - [`io`]: blocking-style I/O on file descriptors (reads and writes park
 //!   the task): the [`Fd`](io::Fd) wrapper for any fd, and pipes.
-//! - [`net`]: TCP, UDP and Unix domain sockets implementing `Read`/`Write`.
+//! - [`net`]: TCP, UDP and Unix domain sockets; the streams implement
+//!   `Read`/`Write`.
 //! - [`process`]: child processes whose pipes and `wait` park the task.
 //! - [`procpool`]: a pool of worker processes running serialized jobs.
 //! - [`sync`]: channels and `select`, an asyncio-style `Queue`, `Mutex`,

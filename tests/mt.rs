@@ -418,6 +418,72 @@ fn an_io_object_used_by_two_runtimes_in_turn_keeps_working() {
 }
 
 #[test]
+fn the_two_halves_of_a_socket_serve_tasks_of_two_runtimes_at_once() {
+    use std::io::{Read, Write};
+    use std::sync::mpsc;
+    const ROUNDS: usize = 50;
+    // More than a socket buffer holds: the writer parks until the peer
+    // has drained it, while the reader is parked waiting for the reply.
+    const BIG: usize = 1 << 20;
+    let (peer, shared) = corio::net::UnixStream::pair().unwrap();
+    let shared = Arc::new(shared);
+    let (done, finished) = mpsc::channel::<()>();
+    // Runtime `first` reads in even rounds and writes in odd ones; `second`
+    // the other way round, so each direction moves between the runtimes.
+    let runtime = |first_reads: usize, go: mpsc::Receiver<()>, ready: mpsc::Sender<()>| {
+        let (stream, done) = (shared.clone(), done.clone());
+        thread::spawn(move || {
+            corio::run(move || {
+                for round in 0..ROUNDS {
+                    go.recv().unwrap();
+                    ready.send(()).unwrap();
+                    if round % 2 == first_reads {
+                        let mut reply = [0u8; 5];
+                        (&*stream).read_exact(&mut reply).unwrap();
+                        assert_eq!(&reply, b"reply");
+                    } else {
+                        (&*stream).write_all(&vec![7u8; BIG]).unwrap();
+                    }
+                    done.send(()).unwrap();
+                }
+            })
+        })
+    };
+    let (go_first, first_go) = mpsc::channel();
+    let (go_second, second_go) = mpsc::channel();
+    let (ready, started) = mpsc::channel();
+    let first = runtime(0, first_go, ready.clone());
+    let second = runtime(1, second_go, ready);
+    let mut buf = vec![0u8; 64 * 1024];
+    for round in 0..ROUNDS {
+        // The reader's runtime starts first, so that its task is usually
+        // parked on the socket when the writer's registers it.
+        let (reader, writer) = if round % 2 == 0 {
+            (&go_first, &go_second)
+        } else {
+            (&go_second, &go_first)
+        };
+        reader.send(()).unwrap();
+        started.recv().unwrap();
+        writer.send(()).unwrap();
+        started.recv().unwrap();
+        let mut drained = 0;
+        while drained < BIG {
+            drained += (&peer).read(&mut buf).unwrap();
+        }
+        (&peer).write_all(b"reply").unwrap();
+        for _ in 0..2 {
+            // A bound on a hang, not a timing: each round takes a moment.
+            finished
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|e| panic!("round {round}: a half stopped being served: {e}"));
+        }
+    }
+    first.join().unwrap();
+    second.join().unwrap();
+}
+
+#[test]
 fn a_socket_accepted_on_one_worker_is_served_by_the_worker_that_uses_it() {
     use std::io::{BufRead, BufReader, Write};
     two_workers().run(|| {

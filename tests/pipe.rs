@@ -1,23 +1,23 @@
 //! Semantics of `corio::pipe`: close and throw propagation, broadcast,
-//! batches, sources (including a followed file that another thread appends
-//! to), XML sources, independent pipelines, errors; `pipe/thread.rs` (the
-//! threaded stage) and `pipe/process.rs` (the process stage).
+//! batches, sources, XML sources, independent pipelines, errors; a
+//! followed file in `pipe/follow.rs`, the threaded stage in
+//! `pipe/thread.rs`, the process stage in `pipe/process.rs`.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::io::Write;
 use std::rc::Rc;
-use std::sync::mpsc;
 
 use corio::pipe::bus::{generate_feed, Bus};
 use corio::pipe::xml::{self, Event, XmlError};
-use corio::pipe::{self, Consumer, Error, FileError, Follow, Inbox, Shared, Sink, StageError};
+use corio::pipe::{self, Consumer, Error, FileError, Inbox, Shared, Sink, StageError};
 use corio::Interrupt;
 
+#[path = "pipe/follow.rs"]
+mod follow; // a followed file, also inside a runtime
 #[path = "pipe/process.rs"]
-mod process;
+mod process; // the process stage
 #[path = "pipe/thread.rs"]
-mod thread; // the threaded stage // the process stage
+mod thread; // the threaded stage
 
 // The process stage's children are this test binary, started again.
 corio::procpool_test_worker!();
@@ -384,75 +384,6 @@ fn read_lines_errors_name_the_file() {
             .starts_with(&format!("{}:2:", bad.display())),
         "{err}"
     );
-}
-
-#[test]
-fn follow_sees_lines_appended_by_another_thread() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("log.txt");
-    std::fs::write(&path, "old python line\nold other\n").unwrap();
-
-    // The writer appends a line each time the pipeline asks for one, so the
-    // test waits on events, never on time.
-    let (want_more, more_wanted) = mpsc::channel::<()>();
-    let writer_path = path.clone();
-    let writer = std::thread::spawn(move || {
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&writer_path)
-            .unwrap();
-        for i in 0.. {
-            if more_wanted.recv().is_err() {
-                break;
-            }
-            // A line in two pieces: the source must wait for its end.
-            write!(file, "new python {i}").unwrap();
-            file.flush().unwrap();
-            writeln!(file, " done").unwrap();
-            writeln!(file, "noise {i}").unwrap();
-        }
-    });
-
-    let mut seen = Vec::new();
-    let collector = Consumer::<String>::new(|inbox| {
-        for _ in 0..3 {
-            let line = inbox.recv()?;
-            seen.push(line);
-            want_more.send(()).ok();
-        }
-        Ok(())
-    });
-    Follow::new(&path)
-        .poll_interval(std::time::Duration::from_millis(5))
-        .run(pipe::filter(|l: &String| l.contains("python"), collector))
-        .unwrap();
-    drop(want_more); // lets the writer thread end
-    writer.join().unwrap();
-    assert_eq!(
-        seen,
-        [
-            "old python line\n",
-            "new python 0 done\n",
-            "new python 1 done\n"
-        ]
-    );
-}
-
-#[test]
-fn follow_can_stop_at_eof_and_start_at_end() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.txt");
-    std::fs::write(&path, "a\nb").unwrap();
-    let mut all = Vec::new();
-    Follow::new(&path).stop_at_eof(true).run(&mut all).unwrap();
-    assert_eq!(all, ["a\n", "b"]);
-    let mut none = Vec::new();
-    Follow::new(&path)
-        .from_end(true)
-        .stop_at_eof(true)
-        .run(&mut none)
-        .unwrap();
-    assert!(none.is_empty());
 }
 
 fn event_names(events: &[Event<'_>]) -> Vec<String> {

@@ -1,6 +1,7 @@
-//! Stacks: overflow reports and allocation limits. Each fault is provoked in
-//! a child process (this test binary re-run with one test selected), so the
-//! test process itself survives.
+//! Stacks: overflow reports, allocation limits, and where a failed
+//! allocation panics. Each fault is provoked in a child process (this test
+//! binary re-run with one test selected), so the test process itself
+//! survives.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output};
@@ -111,15 +112,10 @@ fn a_thread_stack_overflow_still_reaches_the_std_handler() {
     assert!(!stderr.contains("coroutine '"), "stderr: {stderr}");
 }
 
-#[test]
-fn address_space_limit_child() {
-    if !in_child() {
-        return;
-    }
-    // Cap the address space a little above what the process uses now, so
-    // that mapping stacks soon fails with ENOMEM, as at vm.max_map_count.
+/// Caps the address space a little above what the process uses now, so
+/// that mapping stacks soon fails with ENOMEM, as at vm.max_map_count.
+fn limit_address_space() {
     let limit = 64 << 20;
-    let mut gens = Vec::new();
     // SAFETY: setrlimit with a valid struct has no memory-safety conditions.
     unsafe {
         let vm = std::fs::read_to_string("/proc/self/statm").unwrap();
@@ -131,6 +127,15 @@ fn address_space_limit_child() {
         };
         assert_eq!(libc::setrlimit(libc::RLIMIT_AS, &rl), 0);
     }
+}
+
+#[test]
+fn address_space_limit_child() {
+    if !in_child() {
+        return;
+    }
+    let mut gens = Vec::new();
+    limit_address_space();
     loop {
         let built: Result<Generator<(), ()>, StackError> =
             Builder::new().stack_size(1 << 20).build(|_, ()| Ok(()));
@@ -162,6 +167,99 @@ fn running_out_of_mappings_is_a_clear_error() {
         "{stdout}"
     );
     assert!(stdout.contains("sysctl -w vm.max_map_count="), "{stdout}");
+}
+
+/// Which call `panic_location_child` makes until no stack can be mapped.
+const CALL_ENV: &str = "CORIO_TEST_CALL";
+
+#[test]
+fn panic_location_child() {
+    if !in_child() {
+        return;
+    }
+    // The hook prints where the panic says it happened, and what it says.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("?");
+        let at = info.location().unwrap();
+        println!("panicked at {}:{}: {message}", at.file(), at.line());
+    }));
+    let call = std::env::var(CALL_ENV).unwrap();
+    let mut gens = Vec::new();
+    let mut primed = Vec::new();
+    let mut tasks = Vec::new();
+    let line = std::cell::Cell::new(0);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match call.as_str() {
+        "Generator::new" => {
+            limit_address_space();
+            loop {
+                line.set(line!() + 1);
+                gens.push(Generator::<(), ()>::new(|_, ()| Ok(())));
+            }
+        }
+        "Generator::primed" => {
+            limit_address_space();
+            loop {
+                line.set(line!() + 1);
+                primed.push(Generator::<(), ()>::primed(|co| co.yield_(())));
+            }
+        }
+        "spawn" | "spawn_local" => corio::run(|| {
+            limit_address_space();
+            loop {
+                if call == "spawn" {
+                    line.set(line!() + 1);
+                    tasks.push(corio::spawn(|| ()));
+                } else {
+                    line.set(line!() + 1);
+                    tasks.push(corio::spawn_local(|| ()));
+                }
+            }
+        }),
+        other => unreachable!("unknown call {other}"),
+    }));
+    assert!(result.is_err());
+    println!("called at {}:{}", file!(), line.get());
+}
+
+#[test]
+fn a_failed_stack_allocation_panics_at_the_callers_line() {
+    if in_child() {
+        return;
+    }
+    for call in [
+        "Generator::new",
+        "Generator::primed",
+        "spawn",
+        "spawn_local",
+    ] {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["panic_location_child", "--exact", "--nocapture"])
+            .args(["--test-threads=1"])
+            .env(CHILD_ENV, "1")
+            .env(CALL_ENV, call)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let called_at = stdout
+            .split("called at ")
+            .nth(1)
+            .and_then(|s| s.lines().next())
+            .unwrap_or_else(|| panic!("{call}: no call site in {stdout}"));
+        assert!(called_at.starts_with("tests/stack.rs:"), "{call}: {stdout}");
+        assert!(
+            stdout.contains(&format!("panicked at {called_at}: corio:")),
+            "{call}: stdout: {stdout}"
+        );
+        assert!(
+            stdout.contains("cannot map a coroutine stack"),
+            "{call}: stdout: {stdout}"
+        );
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! [`Builder`]: a generator with a name and a stack size.
 
+use std::cell::Cell;
 use std::marker::PhantomData;
 
 use corosensei::Coroutine;
@@ -78,8 +79,7 @@ impl Builder {
         match gen.resume(Resume::Start) {
             Ok(GeneratorState::Yielded(())) => {}
             Ok(GeneratorState::Complete(r)) => gen.outcome = Some(Ok(r)),
-            Err(Error::Raised(e)) => gen.outcome = Some(Err(Interrupt::Thrown(e))),
-            Err(_) => gen.outcome = Some(Err(Interrupt::Closed)),
+            Err(e) => gen.outcome = Some(Err(e)),
         }
         Ok(gen)
     }
@@ -109,9 +109,15 @@ impl Builder {
                     ),
                 ),
                 yielder,
+                sub_ignored_close: Cell::new(false),
+                resumed_panicking: Cell::new(std::thread::panicking()),
             };
             coro::set_current(&co.frame);
-            body(&co, first)
+            let outcome = body(&co, first);
+            if co.sub_ignored_close.get() {
+                return co.ignored_close_below(outcome);
+            }
+            outcome.map_err(Error::from)
         };
         // SAFETY: `with_stack_unchecked` drops the `'static` bounds of
         // `with_stack`. They are upheld by `Generator<'a, ..>` instead: the

@@ -1,10 +1,11 @@
 //! [`Co`], the handle a generator body yields through.
 
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::fmt;
 use std::mem::MaybeUninit;
 
-use super::{Error, GenYielder, Generator, GeneratorState, Interrupt, Resume};
+use super::{Error, GenYielder, Generator, GeneratorState, Interrupt, Outcome, Resume};
 use crate::coro::{self, Frame};
 
 /// The handle a generator body yields through.
@@ -14,6 +15,15 @@ use crate::coro::{self, Frame};
 pub struct Co<I, Y, E = Infallible> {
     pub(super) frame: Frame,
     pub(super) yielder: *const GenYielder<I, Y, E>,
+    /// A generator this body delegated to through `yield_from` ignored the
+    /// close passed down to it; the close of this generator reports it.
+    pub(super) sub_ignored_close: Cell<bool>,
+    /// Whether the thread was already panicking when the body was last
+    /// resumed (started, or back from a yield): its caller drives it from a
+    /// destructor during an unwind. The body may then yield back while
+    /// `std::thread::panicking()` holds; otherwise that means a panic is
+    /// unwinding the body itself, and `yield_` refuses to switch.
+    pub(super) resumed_panicking: Cell<bool>,
 }
 
 impl<I, Y, E> Co<I, Y, E> {
@@ -25,6 +35,20 @@ impl<I, Y, E> Co<I, Y, E> {
     /// `Err(Interrupt::Thrown(e))` when the caller threw `e`, and
     /// `Err(Interrupt::Closed)` when it closed the generator (the body must
     /// then finish).
+    ///
+    /// `Err(Interrupt::Closed)` also, at once and without suspending, when
+    /// a panic is unwinding the body's stack: a destructor that yields
+    /// (Python's `finally: yield`), in a panic of the body or while a
+    /// dropped generator's stack is unwound. Switching away mid-unwind would
+    /// carry the panic, still in flight, off to the caller (whose thread
+    /// would then count as panicking: its task could never park again, and
+    /// dropping the generator would abort the process). Instead `value` is
+    /// dropped, a `corio:` message goes to standard error, and the unwind
+    /// goes on to the caller of `send` (or to the drop) as if the yield had
+    /// not been there. A yield is allowed when the thread was already
+    /// panicking as the body was resumed (a destructor of the caller's
+    /// drives the generator during its own unwind); a body panicking again
+    /// inside such a resume is not told apart and may still yield.
     ///
     /// # Panics
     ///
@@ -47,18 +71,20 @@ impl<I, Y, E> Co<I, Y, E> {
         if self.frame.no_yield_scopes.get() != 0 {
             yield_in_no_yield_scope();
         }
-        let resumed = {
-            // Back on this stack, this frame is the running one again: on
-            // return, and also when the suspend unwinds because the
-            // generator is being dropped (its destructors then run here).
-            let _running = coro::Restore(&self.frame);
-            // SAFETY: `yielder` points to corosensei's yielder for this body,
-            // which stays valid while the body runs, and `self` is borrowed
-            // from inside the body. The check above ensures we are running
-            // on this generator's stack, the only place where suspending it
-            // is valid.
-            unsafe { &*self.yielder }.suspend(MaybeUninit::new(value))
-        };
+        if std::thread::panicking() && !self.resumed_panicking.get() {
+            return Err(yield_while_unwinding());
+        }
+        let unwound = Unwound(self);
+        // SAFETY: `yielder` points to corosensei's yielder for this body,
+        // which stays valid while the body runs, and `self` is borrowed
+        // from inside the body. The check above ensures we are running on
+        // this generator's stack, the only place where suspending it is
+        // valid.
+        let resumed = unsafe { &*self.yielder }.suspend(MaybeUninit::new(value));
+        // Back on this stack by a resume, not by the unwind of a drop.
+        std::mem::forget(unwound);
+        coro::set_current(&self.frame);
+        self.resumed_panicking.set(std::thread::panicking());
         match resumed {
             Resume::Send(input) => Ok(input),
             Resume::Throw(e) => Err(Interrupt::Thrown(e)),
@@ -79,6 +105,15 @@ impl<I, Y, E> Co<I, Y, E> {
     /// `Err(Interrupt::Thrown(e))`; when the caller closes, `sub` is closed
     /// first and `Err(Interrupt::Closed)` is returned.
     ///
+    /// If `sub` ignores that close (it yields again; its stack is then
+    /// unwound), `Err(Interrupt::Closed)` is returned all the same, and the
+    /// close of this generator reports [`Error::IgnoredClose`] however the
+    /// body then finishes, unless it raises an error of its own, which is
+    /// reported instead. This is Python's `RuntimeError("generator ignored
+    /// GeneratorExit")` raised at the `yield from`: handling the close (as
+    /// `except GeneratorExit` does) does not hide it, and it reaches the
+    /// outermost `close` through any number of delegating generators.
+    ///
     /// # Panics
     ///
     /// Panics if `sub` has already finished (there is no return value to
@@ -95,6 +130,7 @@ impl<I, Y, E> Co<I, Y, E> {
                 Ok(GeneratorState::Complete(r)) => return Ok(r),
                 Err(Error::Raised(e)) => return Err(Interrupt::Thrown(e)),
                 Err(Error::Closed) => return Err(Interrupt::Closed),
+                Err(Error::IgnoredClose) => return Err(self.ignored_close()),
                 Err(Error::Panicked) => panic!("yield_from: the sub-generator panicked earlier"),
                 Err(_) => panic!("yield_from: the sub-generator had already finished"),
             };
@@ -104,10 +140,31 @@ impl<I, Y, E> Co<I, Y, E> {
                 Err(Interrupt::Closed) => {
                     return match sub.close() {
                         Err(Error::Raised(e)) => Err(Interrupt::Thrown(e)),
+                        Err(Error::IgnoredClose) => Err(self.ignored_close()),
                         _ => Err(Interrupt::Closed),
                     };
                 }
             };
+        }
+    }
+
+    /// A sub-generator ignored the close passed down to it: remember it for
+    /// this generator's own close, and pass the close on.
+    #[cold]
+    fn ignored_close(&self) -> Interrupt<E> {
+        self.sub_ignored_close.set(true);
+        Interrupt::Closed
+    }
+
+    /// How a body that delegated to a generator which ignored a close ended
+    /// for the caller: an error it raised, or else the ignored close (its
+    /// return value, if it returned one, is dropped).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn ignored_close_below<R>(&self, outcome: Result<R, Interrupt<E>>) -> Outcome<R, E> {
+        match outcome {
+            Err(Interrupt::Thrown(e)) => Err(Error::Raised(e)),
+            Ok(_) | Err(Interrupt::Closed) => Err(Error::IgnoredClose),
         }
     }
 
@@ -145,6 +202,31 @@ pub(super) unsafe fn park_body<I, Y, E>(ctx: *const ()) {
         yielder.suspend(MaybeUninit::zeroed())
     };
     debug_assert!(matches!(resumed, Resume::Unpark));
+}
+
+/// Runs only when a suspend in `yield_` unwinds, because the generator is
+/// being dropped: its destructors run next, on this stack, so this frame is
+/// the running one again, and a yield in one of them is made during an
+/// unwind of the body's own (see `resumed_panicking`).
+struct Unwound<'c, I, Y, E>(&'c Co<I, Y, E>);
+
+impl<I, Y, E> Drop for Unwound<'_, I, Y, E> {
+    fn drop(&mut self) {
+        coro::set_current(&self.0.frame);
+        self.0.resumed_panicking.set(false);
+    }
+}
+
+/// `yield_` while a panic unwinds the body: refused (see its docs).
+#[cold]
+#[inline(never)]
+fn yield_while_unwinding<E>() -> Interrupt<E> {
+    eprintln!(
+        "corio: a generator body yielded while a panic was unwinding its stack (a destructor \
+         that yields, like Python's `finally: yield`); the yield is refused: it returns \
+         Err(Interrupt::Closed) without suspending, its value is dropped, and the unwind goes on"
+    );
+    Interrupt::Closed
 }
 
 #[cold]

@@ -105,7 +105,7 @@ pub use co::Co;
 pub use error::{Error, Interrupt};
 
 use crate::coro;
-use crate::stack::PooledStack;
+use crate::stack::{PooledStack, StackError};
 
 /// What a resumed generator did: yielded a value or returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -140,7 +140,10 @@ enum Resume<I, E> {
 /// null, i.e. when `yield_` put a real `Y` there.
 type Out<Y> = MaybeUninit<Y>;
 
-type Outcome<R, E> = Result<R, Interrupt<E>>;
+/// How a body ended, as the caller will see it: its return value, or the
+/// error it raised (`Raised`), passed on (`Closed`), or the close a
+/// sub-generator ignored below a `yield_from` (`IgnoredClose`).
+type Outcome<R, E> = Result<R, Error<E>>;
 type Inner<I, Y, R, E> = Coroutine<Resume<I, E>, Out<Y>, Outcome<R, E>, PooledStack>;
 type GenYielder<I, Y, E> = Yielder<Resume<I, E>, Out<Y>>;
 
@@ -180,14 +183,19 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     ///
     /// # Panics
     ///
-    /// Panics if no stack can be mapped (see
-    /// [`StackError`](crate::stack::StackError)); use [`Builder::build`] to
-    /// handle that case.
+    /// Panics if no stack can be mapped (see [`StackError`]); use
+    /// [`Builder::build`] to handle that case. The panic names the caller's
+    /// line.
+    #[inline]
+    #[track_caller]
     pub fn new<F>(body: F) -> Self
     where
         F: FnOnce(&Co<I, Y, E>, I) -> Result<R, Interrupt<E>> + 'a,
     {
-        Builder::new().build(body).unwrap_or_else(|e| panic!("{e}"))
+        match Builder::new().build(body) {
+            Ok(gen) => gen,
+            Err(e) => no_stack("Generator::new", e),
+        }
     }
 
     /// Creates a builder, to set a name or stack size.
@@ -230,7 +238,7 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
                 // A primed body that finished before its first yield, or
                 // the end an iteration already saw.
                 Some(Ok(r)) => Ok(GeneratorState::Complete(r)),
-                Some(Err(e)) => Err(e.into()),
+                Some(Err(e)) => Err(e),
                 None => Err(Error::Finished),
             },
             State::Panicked => Err(Error::Panicked),
@@ -242,13 +250,22 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     /// yield again, or return; if it propagates the error, `throw` hands it
     /// back as [`Error::Raised`].
     ///
-    /// A generator that has not started, or has finished, does not run: the
-    /// error comes straight back as `Error::Raised(error)`, and a fresh
-    /// generator is finished without running its body (as in Python).
+    /// A generator that has not started, or has finished (returned, raised,
+    /// was closed, or was finished by a panic), does not run: the error
+    /// comes straight back as `Error::Raised(error)`, as Python re-raises
+    /// an exception thrown into a finished generator, so that the value is
+    /// never lost. A fresh generator is finished without running its body
+    /// (as in Python). [`send`](Self::send) is what tells a panicked
+    /// generator apart: it returns [`Error::Panicked`].
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send), and `Error::Raised(error)` when the
+    /// generator is not suspended.
     pub fn throw(&mut self, error: E) -> Result<GeneratorState<Y, R>, Error<E>> {
         match self.state() {
             State::Suspended => self.resume(Resume::Throw(error)),
-            State::Panicked => Err(Error::Panicked),
+            State::Panicked => Err(Error::Raised(error)),
             State::Fresh | State::Done => {
                 self.finish();
                 Err(Error::Raised(error))
@@ -269,7 +286,10 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
     /// - [`Error::IgnoredClose`]: the body yielded again instead of
     ///   finishing (Python's "generator ignored GeneratorExit"). corio then
     ///   unwinds the body's stack, running its destructors, so the generator
-    ///   is finished either way.
+    ///   is finished either way. Also when a generator the body delegates
+    ///   to through [`Co::yield_from`] ignored the close, at any depth of
+    ///   delegation, and the body then finished without raising an error
+    ///   (see there).
     /// - [`Error::Raised`]: the body raised another error while closing.
     pub fn close(&mut self) -> Result<Option<R>, Error<E>> {
         match self.state() {
@@ -288,8 +308,8 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
                 self.finish();
                 match self.outcome.take() {
                     Some(Ok(r)) => Ok(Some(r)),
-                    Some(Err(Interrupt::Thrown(e))) => Err(Error::Raised(e)),
-                    Some(Err(Interrupt::Closed)) | None => Ok(None),
+                    Some(Err(Error::Closed)) | None => Ok(None),
+                    Some(Err(e)) => Err(e),
                 }
             }
         }
@@ -324,9 +344,7 @@ impl<'a, I, Y, R, E> Generator<'a, I, Y, R, E> {
         if !self.is_finished() {
             return None;
         }
-        self.outcome
-            .take()
-            .map(|outcome| outcome.map_err(Error::from))
+        self.outcome.take()
     }
 
     fn state(&self) -> State {
@@ -376,16 +394,28 @@ impl<'a, I, R, E> Generator<'a, I, (), R, E> {
     /// # Panics
     ///
     /// Panics if no stack can be mapped (use [`Builder::build_primed`] to
-    /// handle that), and propagates a panic of the body before its first
-    /// yield.
+    /// handle that; the panic names the caller's line), and propagates a
+    /// panic of the body before its first yield.
+    #[track_caller]
     pub fn primed<F>(body: F) -> Self
     where
         F: FnOnce(&Co<I, (), E>) -> Result<R, Interrupt<E>> + 'a,
     {
-        Builder::new()
-            .build_primed(body)
-            .unwrap_or_else(|e| panic!("{e}"))
+        match Builder::new().build_primed(body) {
+            Ok(gen) => gen,
+            Err(e) => no_stack("Generator::primed", e),
+        }
     }
+}
+
+/// No stack could be mapped for a new generator: panics at the caller of
+/// `new` or `primed`. Out of line, so that `new` stays small, and not in a
+/// closure, which `#[track_caller]` does not reach into.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn no_stack(call: &str, error: StackError) -> ! {
+    panic!("corio: {call}: {error}")
 }
 
 /// Iterates over the yielded values; the end of iteration is the end of the
@@ -401,12 +431,8 @@ impl<'a, Y, R, E> Iterator for Generator<'a, (), Y, R, E> {
                 self.outcome = Some(Ok(r));
                 None
             }
-            Err(Error::Raised(e)) => {
-                self.outcome = Some(Err(Interrupt::Thrown(e)));
-                None
-            }
-            Err(Error::Closed) => {
-                self.outcome = Some(Err(Interrupt::Closed));
+            Err(e @ (Error::Raised(_) | Error::Closed | Error::IgnoredClose)) => {
+                self.outcome = Some(Err(e));
                 None
             }
             Err(_) => None,

@@ -41,10 +41,7 @@ impl<I, Y, R, E> Generator<'_, I, Y, R, E> {
     #[inline(never)]
     fn complete(&mut self, outcome: Outcome<R, E>) -> Result<GeneratorState<Y, R>, Error<E>> {
         self.finish();
-        match outcome {
-            Ok(r) => Ok(GeneratorState::Complete(r)),
-            Err(e) => Err(e.into()),
-        }
+        outcome.map(GeneratorState::Complete)
     }
 }
 

@@ -1,11 +1,13 @@
 //! Networking: TCP, UDP and Unix domain sockets whose operations park the
 //! task.
 //!
-//! The types mirror `std::net` and `std::os::unix::net` and implement
-//! [`Read`](std::io::Read) and [`Write`](std::io::Write), for the type and
-//! for a shared reference to it (as std does for `&TcpStream`), so a read
-//! half and a write half can be used by two tasks at once through an `Arc`
-//! or a [`try_clone`](TcpStream::try_clone). `connect`, `accept`, reads
+//! The types mirror `std::net` and `std::os::unix::net`. The streams,
+//! [`TcpStream`] and [`UnixStream`], implement [`Read`](std::io::Read) and
+//! [`Write`](std::io::Write), for the type and for a shared reference to it
+//! (as std does for `&TcpStream`), so a read half and a write half can be
+//! used by two tasks at once (of one runtime or of two) through an `Arc` or
+//! a [`try_clone`](TcpStream::try_clone); the listeners and [`UdpSocket`]
+//! have std's methods (`accept`, `send_to`, `recv_from`...). `connect`, `accept`, reads
 //! and writes park the calling task until the reactor reports the socket
 //! ready; outside a runtime they block the thread like the std types. See
 //! [`crate::io::Fd`] for the rules they share.

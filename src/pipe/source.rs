@@ -170,6 +170,12 @@ impl LineReader {
 /// the file shrinks (it was truncated), reading starts again at its
 /// beginning.
 ///
+/// The sleep is [`corio::sleep`](crate::sleep): inside a runtime task it
+/// parks only that task, and the runtime's other tasks run meanwhile (a
+/// [`timeout`](crate::timeout) or a cancellation can end the wait); on a
+/// thread outside a runtime it sleeps the thread. Reading the file itself
+/// is a plain, blocking read of a regular file.
+///
 /// [`run`](Follow::run) returns when the target finishes (its body
 /// returns) or raises an error, or with [`stop_at_eof`](Follow::stop_at_eof)
 /// when the end of the file is reached; otherwise it runs for ever.
@@ -207,8 +213,8 @@ impl Follow {
         }
     }
 
-    /// How long to sleep when no new line is there (default 100 ms, as in
-    /// Beazley's `follow`).
+    /// How long to sleep (park the task, inside a runtime) when no new line
+    /// is there (default 100 ms, as in Beazley's `follow`).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll = interval;
         self
@@ -271,7 +277,8 @@ impl Follow {
                 continue;
             }
             if len == pos {
-                std::thread::sleep(self.poll);
+                // Parks only this task inside a runtime.
+                crate::rt::sleep(self.poll);
             }
         }
         target.close()

@@ -308,8 +308,10 @@ impl Runtime {
         let stored = crate::util::lock(&self.reactor).take();
         let reactor = match stored {
             Some(reactor) => reactor,
-            None => Reactor::new()
-                .unwrap_or_else(|e| panic!("corio::run: cannot create a reactor: {e}")),
+            None => match Reactor::new() {
+                Ok(reactor) => reactor,
+                Err(e) => fail("corio::run: cannot create a reactor", e),
+            },
         };
         // Give the reactor back for the next `run`, also after a panic.
         struct GiveBack<'a>(&'a std::sync::Mutex<Option<Reactor>>, Option<Reactor>);
@@ -339,8 +341,10 @@ impl Runtime {
         // if the scheduler itself panics first, `_entered` unwinds every
         // task (the main one included) as it drops during the unwind, still
         // inside this call, before anything `main` borrows goes away.
-        let main_task =
-            unsafe { core.spawn_main(main) }.unwrap_or_else(|e| panic!("corio::run: {e}"));
+        let main_task = match unsafe { core.spawn_main(main) } {
+            Ok(task) => task,
+            Err(e) => fail("corio::run", e),
+        };
         core.run_until(|_| main_task.is_finished());
         if let Some(worker) = &core.worker {
             worker.pool.begin_shutdown();
@@ -367,10 +371,10 @@ impl Runtime {
 /// As [`Runtime::run`], and if the runtime cannot be created.
 #[track_caller]
 pub fn run<T>(main: impl FnOnce() -> T) -> T {
-    Runtime::builder()
-        .build()
-        .unwrap_or_else(|e| panic!("corio::run: cannot create the runtime: {e}"))
-        .run(main)
+    match Runtime::builder().build() {
+        Ok(runtime) => runtime.run(main),
+        Err(e) => fail("corio::run: cannot create the runtime", e),
+    }
 }
 
 /// Spawns a task on the current runtime; it starts when the scheduler gets
@@ -387,9 +391,10 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    TaskBuilder::new()
-        .spawn(f)
-        .unwrap_or_else(|e| panic!("corio::spawn: {e}"))
+    match TaskBuilder::new().spawn(f) {
+        Ok(handle) => handle,
+        Err(e) => fail("corio::spawn", e),
+    }
 }
 
 /// Spawns a task that stays on this thread, so its closure and result may
@@ -404,9 +409,20 @@ where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
-    TaskBuilder::new()
-        .spawn_local(f)
-        .unwrap_or_else(|e| panic!("corio::spawn_local: {e}"))
+    match TaskBuilder::new().spawn_local(f) {
+        Ok(handle) => handle,
+        Err(e) => fail("corio::spawn_local", e),
+    }
+}
+
+/// Panics with `what: error` at the caller of the public function that
+/// failed: out of line, and not in a closure, where the panic would report
+/// a line of this file (`#[track_caller]` does not reach into closures).
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn fail(what: &str, error: impl std::fmt::Display) -> ! {
+    panic!("{what}: {error}")
 }
 
 /// Configures a task before spawning it: a name (shown by [`dump`] and in
