@@ -280,8 +280,9 @@ pub(super) fn drive(config: Config, commands: Receiver<Command>, ready: Sender<i
         .into_iter()
         .enumerate()
         .map(|(index, conn)| {
+            let rings = install(&state, index, &conn);
             let state = Rc::clone(&state);
-            rt::spawn_local(move || worker_slot(&state, index, conn))
+            rt::spawn_local(move || worker_slot(&state, index, conn, rings))
         })
         .collect();
 
@@ -360,20 +361,27 @@ fn terminate(st: &mut State) {
     }
 }
 
+/// Enters the worker of `conn` in slot `index`; returns the doorbell its
+/// writer task waits on. Done before anything else runs, so that a
+/// command never finds a started worker missing.
+fn install(state: &Shared, index: usize, conn: &Conn) -> Receiver<()> {
+    let (doorbell, rings) = channel::bounded::<()>(1);
+    state.borrow_mut().workers[index] = Some(Worker {
+        pid: conn.pid,
+        out: Vec::new(),
+        doorbell,
+        jobs: VecDeque::new(),
+        timer: None,
+        timed_out: None,
+    });
+    rings
+}
+
 /// Serves worker slot `index` for the life of the pool: runs a worker,
 /// and when it dies settles its jobs and starts another, unless the pool
 /// is closing.
-fn worker_slot(state: &Shared, index: usize, mut conn: Conn) {
+fn worker_slot(state: &Shared, index: usize, mut conn: Conn, mut rings: Receiver<()>) {
     loop {
-        let (doorbell, rings) = channel::bounded::<()>(1);
-        state.borrow_mut().workers[index] = Some(Worker {
-            pid: conn.pid,
-            out: Vec::new(),
-            doorbell,
-            jobs: VecDeque::new(),
-            timer: None,
-            timed_out: None,
-        });
         let writer = match conn.stream.try_clone() {
             Ok(stream) => {
                 let state = Rc::clone(state);
@@ -394,7 +402,10 @@ fn worker_slot(state: &Shared, index: usize, mut conn: Conn) {
         }
         conn = loop {
             match start_worker() {
-                Ok(conn) => break conn,
+                Ok(conn) => {
+                    rings = install(state, index, &conn);
+                    break conn;
+                }
                 Err(e) => {
                     let mut st = state.borrow_mut();
                     st.start_error = Some(e.to_string());
