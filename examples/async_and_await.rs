@@ -8,6 +8,8 @@
 //!
 //! `--sleep-ms` sets the pause (1000 ms by default, as in the original).
 
+mod common;
+
 use std::fmt::Display;
 use std::time::Duration;
 
@@ -26,13 +28,26 @@ fn mygen<T: Display>(mut items: Vec<T>, pause: Duration) {
     }
 }
 
+/// Says hello, then runs two tasks that print the items of two lists in random order.
+#[derive(clap::Parser)]
+#[command(
+    name = "async_and_await",
+    override_usage = "async_and_await [--sleep-ms MS]"
+)]
+struct Args {
+    /// The pause after each line, in milliseconds (at most an hour).
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(..=3_600_000)
+    )]
+    sleep_ms: u64,
+}
+
 fn main() {
-    let ms = std::env::args()
-        .skip_while(|a| a != "--sleep-ms")
-        .nth(1)
-        .map(|v| v.parse().expect("--sleep-ms takes milliseconds"))
-        .unwrap_or(1000);
-    let pause = Duration::from_millis(ms);
+    let args: Args = common::parse_args();
+    let pause = Duration::from_millis(args.sleep_ms);
     corio::run(|| hello(pause));
     corio::run(|| {
         let tasks = [

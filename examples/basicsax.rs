@@ -11,11 +11,21 @@
 mod common;
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use corio::pipe::{self, xml};
 
+/// Prints the XML events of FILE, from a plain handler.
+#[derive(clap::Parser)]
+#[command(name = "basicsax", override_usage = "basicsax FILE")]
+struct Args {
+    /// The XML file to read (a bus feed: `make_feed` writes one).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
 fn main() {
-    let args = common::args("basicsax", "FILE", 1, 1);
+    let args: Args = common::parse_args();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // A handler is a plain function of the event: `sink_fn`.
     let handler = pipe::sink_fn(|event: xml::Event<'_>| {
@@ -29,7 +39,10 @@ fn main() {
         }
         Ok(())
     });
-    let result = xml::sax_file(&args[0], handler);
-    let result = result.and_then(|()| Ok(out.flush()?));
-    common::exit_on_error("basicsax", result);
+    let result = xml::sax_file(&args.file, handler);
+    // Flush what was printed before an error too, as Python does: `exit`
+    // would drop the buffer.
+    let flushed = out.flush();
+    let result = result.and_then(|()| Ok(flushed?));
+    common::exit_on_error("basicsax", &args.file, result);
 }

@@ -16,6 +16,7 @@
 mod common;
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use corio::pipe::{self, Consumer, Shared};
 
@@ -33,8 +34,18 @@ fn printer<'a>() -> Consumer<'a, String> {
     })
 }
 
+/// Prints the lines of FILE that contain "python", "swig" or "ply", once per
+/// pattern they contain.
+#[derive(clap::Parser)]
+#[command(name = "cobroadcast", override_usage = "cobroadcast FILE")]
+struct Args {
+    /// The text file to read.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
 fn main() {
-    let args = common::args("cobroadcast", "FILE", 1, 1);
+    let args: Args = common::parse_args();
     // The three greps feed one printer; it is closed after the last of them.
     let p = Shared::new(printer());
     let greps = vec![
@@ -42,6 +53,6 @@ fn main() {
         common::grep("swig", p.clone()),
         common::grep("ply", p),
     ];
-    let result = pipe::read_lines(&args[0], pipe::broadcast(greps));
-    common::exit_on_error("cobroadcast", result);
+    let result = pipe::read_lines(&args.file, pipe::broadcast(greps));
+    common::exit_on_error("cobroadcast", &args.file, result);
 }

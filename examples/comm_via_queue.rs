@@ -11,7 +11,12 @@
 //! would take one after another and how long they took in parallel.
 //! `--scale 0.01` shortens every sleep a hundredfold; the printed durations
 //! stay the unscaled ones, and the measured parallel time is divided by the
-//! factor, so the summary compares like with like.
+//! factor, so the summary compares like with like. The factor must be more
+//! than 0 and at most 1000: a larger one would make sleeps too long to
+//! represent, a worker would panic, and `Queue::join` would wait for ever
+//! for the item it never marked done (see its docs).
+
+mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,25 +32,27 @@ fn worker(name: String, q: Arc<Queue<f64>>, scale: f64) {
     }
 }
 
-fn parse_scale() -> f64 {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.as_slice() {
-        [] => 1.0,
-        [flag, value] if flag == "--scale" => match value.parse::<f64>() {
-            Ok(s) if s.is_finite() && s > 0.0 => s,
-            _ => usage(),
-        },
-        _ => usage(),
-    }
-}
-
-fn usage() -> ! {
-    eprintln!("usage: comm_via_queue [--scale FACTOR]");
-    std::process::exit(2);
+/// Three workers take 20 random sleeps from a queue; prints how long the
+/// sleeps would take one after another and how long they took in parallel.
+#[derive(clap::Parser)]
+#[command(
+    name = "comm_via_queue",
+    override_usage = "comm_via_queue [--scale FACTOR]"
+)]
+struct Args {
+    /// Multiplies every sleep (more than 0, at most 1000: a sleep stays
+    /// under 17 minutes); the summary is given unscaled.
+    #[arg(
+        long,
+        value_name = "FACTOR",
+        default_value_t = 1.0,
+        value_parser = common::positive_up_to(1000.0)
+    )]
+    scale: f64,
 }
 
 fn main() {
-    let scale = parse_scale();
+    let Args { scale } = common::parse_args();
     corio::run(|| {
         let q = Arc::new(Queue::new(0));
         // Main is the producer here, putting all the work in one batch.

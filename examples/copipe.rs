@@ -11,6 +11,7 @@
 mod common;
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use corio::pipe::{self, Consumer, Follow};
 
@@ -30,22 +31,29 @@ fn printer<'a>() -> Consumer<'a, String> {
     })
 }
 
+/// Prints the lines of FILE that contain PATTERN.
+#[derive(clap::Parser)]
+#[command(name = "copipe", override_usage = "copipe FILE PATTERN [--follow]")]
+struct Args {
+    /// The text file to read.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The text a line must contain to be printed.
+    #[arg(value_name = "PATTERN")]
+    pattern: String,
+    /// Then keep watching FILE, like `tail -f`, and print matching lines
+    /// appended later (stop with Ctrl-C).
+    #[arg(long)]
+    follow: bool,
+}
+
 fn main() {
-    let args = common::args("copipe", "FILE PATTERN [--follow]", 2, 3);
-    let follow = match args.get(2).map(String::as_str) {
-        None => false,
-        Some("--follow") => true,
-        Some(other) => {
-            eprintln!("copipe: unknown option {other:?}\nusage: copipe FILE PATTERN [--follow]");
-            std::process::exit(2);
-        }
-    };
-    let (file, pattern) = (&args[0], &args[1]);
-    let pipeline = common::grep(pattern, printer());
-    let result = if follow {
-        Follow::new(file).run(pipeline)
+    let args: Args = common::parse_args();
+    let pipeline = common::grep(args.pattern, printer());
+    let result = if args.follow {
+        Follow::new(&args.file).run(pipeline)
     } else {
-        pipe::read_lines(file, pipeline)
+        pipe::read_lines(&args.file, pipeline)
     };
-    common::exit_on_error("copipe", result);
+    common::exit_on_error("copipe", &args.file, result);
 }

@@ -22,6 +22,7 @@
 mod common;
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use corio::pipe::{self, Consumer};
 
@@ -46,15 +47,27 @@ fn grep_printer(pattern: String) -> Consumer<'static, String> {
 }
 corio::child_pipeline!(static GREP: ChildPipeline<String, String> = grep_printer);
 
+/// Prints the lines of FILE that contain PATTERN, the grep and the printer
+/// in a child process.
+#[derive(clap::Parser)]
+#[command(name = "coprocess", override_usage = "coprocess FILE PATTERN")]
+struct Args {
+    /// The text file to read.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The text a line must contain to be printed.
+    #[arg(value_name = "PATTERN")]
+    pattern: String,
+}
+
 fn main() {
     // In the child, this runs GREP and never returns.
     corio::procpool::init();
-    let args = common::args("coprocess", "FILE PATTERN", 2, 2);
-    let (file, pattern) = (&args[0], &args[1]);
-    let child = pipe::to_process(&GREP, pattern.clone()).unwrap_or_else(|e| {
+    let args: Args = common::parse_args();
+    let child = pipe::to_process(&GREP, args.pattern).unwrap_or_else(|e| {
         eprintln!("coprocess: error: cannot start the child process: {e}");
         std::process::exit(1);
     });
-    let result = pipe::read_lines(file, child);
-    common::exit_on_error("coprocess", result);
+    let result = pipe::read_lines(&args.file, child);
+    common::exit_on_error("coprocess", &args.file, result);
 }

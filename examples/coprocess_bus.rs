@@ -29,6 +29,7 @@ mod common;
 use common::{bus_info_printer, buses_to_dicts, filter_on_field};
 use corio::pipe::bus::Bus;
 use corio::pipe::{self, xml, Consumer};
+use std::path::PathBuf;
 
 /// The child's pipeline (the seed's `coprocess_bus.py`): the filters and
 /// the printer, built in the child process.
@@ -39,14 +40,23 @@ fn bus_filters() -> Consumer<'static, Bus<'static>> {
 }
 corio::child_pipeline!(static BUS_FILTERS: ChildPipeline<Bus<'static>> = bus_filters);
 
+/// Prints what cosax_bus prints, the filters and the printer in a child process.
+#[derive(clap::Parser)]
+#[command(name = "coprocess_bus", override_usage = "coprocess_bus FILE")]
+struct Args {
+    /// The XML file to read (a bus feed: `make_feed` writes one).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
 fn main() {
     // In the child, this runs BUS_FILTERS and never returns.
     corio::procpool::init();
-    let args = common::args("coprocess_bus", "FILE", 1, 1);
+    let args: Args = common::parse_args();
     let child = pipe::to_process(&BUS_FILTERS, ()).unwrap_or_else(|e| {
         eprintln!("coprocess_bus: error: cannot start the child process: {e}");
         std::process::exit(1);
     });
-    let result = xml::sax_file(&args[0], buses_to_dicts(child));
-    common::exit_on_error("coprocess_bus", result);
+    let result = xml::sax_file(&args.file, buses_to_dicts(child));
+    common::exit_on_error("coprocess_bus", &args.file, result);
 }

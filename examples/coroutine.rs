@@ -6,6 +6,8 @@
 //! cargo run --example coroutine
 //! ```
 
+mod common;
+
 use corio::generator::{Generator, Interrupt};
 
 /// Prints every line sent in that contains `pattern`.
@@ -26,7 +28,13 @@ fn grep(pattern: &str) -> Generator<'_, &str, ()> {
     })
 }
 
+/// Sends three lines into a primed grep coroutine, then closes it.
+#[derive(clap::Parser)]
+#[command(name = "coroutine")]
+struct Args {}
+
 fn main() {
+    let _: Args = common::parse_args();
     let mut g = grep("python");
     // No priming `send` needed here.
     g.send("Yeah, but no, but yeah, but no").unwrap();

@@ -14,6 +14,7 @@
 mod common;
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use corio::pipe::{xml, Consumer};
 
@@ -45,8 +46,17 @@ fn printer<'a>() -> Consumer<'a, xml::Event<'static>> {
     })
 }
 
+/// Prints the XML events of FILE, from a coroutine.
+#[derive(clap::Parser)]
+#[command(name = "cosax", override_usage = "cosax FILE")]
+struct Args {
+    /// The XML file to read (a bus feed: `make_feed` writes one).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
 fn main() {
-    let args = common::args("cosax", "FILE", 1, 1);
-    let result = xml::sax_file(&args[0], printer());
-    common::exit_on_error("cosax", result);
+    let args: Args = common::parse_args();
+    let result = xml::sax_file(&args.file, printer());
+    common::exit_on_error("cosax", &args.file, result);
 }

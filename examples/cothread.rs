@@ -22,9 +22,19 @@ mod common;
 
 use common::{bus_info_printer, buses_to_dicts, filter_on_field};
 use corio::pipe::{self, xml};
+use std::path::PathBuf;
+
+/// Prints what cosax_bus prints, the bus stages on another thread.
+#[derive(clap::Parser)]
+#[command(name = "cothread", override_usage = "cothread FILE")]
+struct Args {
+    /// The XML file to read (a bus feed: `make_feed` writes one).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
 
 fn main() {
-    let args = common::args("cothread", "FILE", 1, 1);
+    let args: Args = common::parse_args();
     let stages = pipe::threaded(|| {
         // On the new thread: the stages, and the writer they print with.
         let out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -32,6 +42,6 @@ fn main() {
         let route_filter = filter_on_field("route", "22", direction_filter);
         buses_to_dicts(route_filter)
     });
-    let result = xml::sax_file(&args[0], stages);
-    common::exit_on_error("cothread", result);
+    let result = xml::sax_file(&args.file, stages);
+    common::exit_on_error("cothread", &args.file, result);
 }

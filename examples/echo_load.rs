@@ -49,6 +49,8 @@
 //! cargo run --release --example echo_load -- --servers corio,tokio --workers 2 --pairs 8
 //! ```
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -291,23 +293,64 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
-fn arg(name: &str) -> Option<String> {
-    std::env::args().skip_while(|a| a != name).nth(1)
+/// A loopback echo load test: corio, tokio and thread-per-connection
+/// servers, one client thread, 64-byte requests, every echo checked.
+#[derive(clap::Parser)]
+#[command(name = "echo_load")]
+struct Args {
+    /// How long each run lasts, in seconds (more than 0, at most 3600).
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 3.0,
+        value_parser = common::positive_up_to(3600.0)
+    )]
+    secs: f64,
+    /// The connection counts to run, comma-separated (each 1 to 10000).
+    #[arg(
+        long,
+        value_name = "N,...",
+        value_delimiter = ',',
+        default_value = "1,50,500",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000)
+    )]
+    conns: Vec<usize>,
+    /// The servers to run, comma-separated, in order.
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        value_delimiter = ',',
+        value_parser = ["corio", "tokio", "threads"]
+    )]
+    servers: Option<Vec<String>>,
+    /// Runs N corio/tokio pairs per connection count, alternating which
+    /// goes first, and prints their median ratios (0 to 1000).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(..=1000)
+    )]
+    pairs: usize,
+    /// Worker threads of the corio and tokio servers (1 to 1024).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024)
+    )]
+    workers: usize,
 }
 
 fn main() {
-    let secs: f64 = arg("--secs").map_or(3.0, |s| s.parse().expect("--secs takes seconds"));
-    let conns: Vec<usize> = arg("--conns")
-        .unwrap_or_else(|| "1,50,500".into())
-        .split(',')
-        .map(|c| c.parse().expect("--conns takes numbers"))
-        .collect();
-    let pairs: usize = arg("--pairs").map_or(0, |s| s.parse().expect("--pairs takes a number"));
-    let workers: usize = arg("--workers").map_or(1, |s| match s.parse() {
-        Ok(n) if n > 0 => n,
-        _ => panic!("--workers takes a number of at least 1"),
-    });
-    let servers = match arg("--servers") {
+    let Args {
+        secs,
+        conns,
+        servers,
+        pairs,
+        workers,
+    } = common::parse_args();
+    let servers = match servers.map(|list| list.join(",")) {
         None if pairs == 0 => "corio,tokio,threads".into(),
         Some(given) if pairs == 0 || !matches!(given.as_str(), "corio,tokio" | "tokio,corio") => {
             given

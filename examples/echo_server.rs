@@ -24,7 +24,11 @@
 //! back, and exits once the server has served the N of them.
 //!
 //! When `accept` fails (out of file descriptors, say), the server logs the
-//! error on stderr, sleeps a moment and goes on serving.
+//! error on stderr, sleeps a moment and goes on serving. A closed standard
+//! output (`echo_server | head -1`) does not stop it either: its log lines
+//! are lost, its clients are still served.
+
+mod common;
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -58,18 +62,30 @@ fn recv(sock: &TcpStream, maxbytes: usize) -> io::Result<Vec<u8>> {
     Ok(data)
 }
 
+/// Prints a line of the server's log on standard output. A closed
+/// standard output (`echo_server | head -1`) must not stop the server, so
+/// a failed write is ignored (`println!` would panic the task).
+fn log(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stdout().lock(), "{line}");
+}
+
+/// Prints a line on standard error, ignoring a closed standard error.
+fn log_err(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
 /// The address the way Python prints an `(host, port)` tuple.
 fn py_addr(addr: SocketAddr) -> String {
     format!("('{}', {})", addr.ip(), addr.port())
 }
 
 fn handle_client(client: TcpStream, addr: SocketAddr) {
-    println!("Connection from {}", py_addr(addr));
+    log(format_args!("Connection from {}", py_addr(addr)));
     loop {
         let data = match recv(&client, 65536) {
             Ok(data) => data,
             Err(err) => {
-                eprintln!("recv from {}: {err}", py_addr(addr));
+                log_err(format_args!("recv from {}: {err}", py_addr(addr)));
                 break;
             }
         };
@@ -77,11 +93,11 @@ fn handle_client(client: TcpStream, addr: SocketAddr) {
             break;
         }
         if let Err(err) = send(&client, &data) {
-            eprintln!("send to {}: {err}", py_addr(addr));
+            log_err(format_args!("send to {}: {err}", py_addr(addr)));
             break;
         }
     }
-    println!("Client closed");
+    log(format_args!("Client closed"));
     drop(client);
 }
 
@@ -100,7 +116,7 @@ fn server(sock: TcpListener, max_clients: Option<usize>) {
             Err(err) => {
                 // Out of fds, a connection aborted before it was accepted:
                 // log it, give the system a moment, keep serving.
-                eprintln!("accept failed: {err}");
+                log_err(format_args!("accept failed: {err}"));
                 corio::sleep(Duration::from_millis(100));
             }
         }
@@ -129,36 +145,45 @@ fn client(addr: SocketAddr, id: usize) -> io::Result<usize> {
     Ok(total)
 }
 
-fn usage() -> ! {
-    eprintln!("usage: echo_server [--port PORT] [--self-test N]");
-    exit(2)
+/// Serves the echo protocol on 127.0.0.1, a task per client, and logs
+/// each connection on standard output.
+#[derive(clap::Parser)]
+#[command(
+    name = "echo_server",
+    override_usage = "echo_server [--port PORT] [--self-test N]"
+)]
+struct Args {
+    /// The port to listen on (0 picks a free one); 45000 by default, or a
+    /// free port with --self-test.
+    #[arg(long, value_name = "PORT")]
+    port: Option<u16>,
+    /// Connects N clients (1 to 10000) from tasks of the same runtime,
+    /// checks every echo, and exits once the server has served them.
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000)
+    )]
+    self_test: Option<usize>,
 }
 
 fn main() {
-    let mut port = None;
-    let mut self_test = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let value = args.next().and_then(|v| v.parse::<usize>().ok());
-        match (arg.as_str(), value) {
-            ("--port", Some(p)) if p <= 65535 => port = Some(p as u16),
-            ("--self-test", Some(n)) => self_test = Some(n),
-            _ => usage(),
-        }
-    }
+    let Args { port, self_test } = common::parse_args();
     let port = port.unwrap_or(if self_test.is_some() { 0 } else { 45000 });
 
     let ok = corio::run(move || {
-        println!("Server starting");
+        log(format_args!("Server starting"));
         let sock = match TcpListener::bind(("127.0.0.1", port)) {
             Ok(sock) => sock,
             Err(err) => {
-                eprintln!("echo_server: cannot listen on 127.0.0.1:{port}: {err}");
+                log_err(format_args!(
+                    "echo_server: cannot listen on 127.0.0.1:{port}: {err}"
+                ));
                 return false;
             }
         };
         let addr = sock.local_addr().expect("bound address");
-        eprintln!("listening on {addr}");
+        log_err(format_args!("listening on {addr}"));
         let Some(n) = self_test else {
             server(sock, None);
             return true;
@@ -173,11 +198,11 @@ fn main() {
             match c.join() {
                 Ok(Ok(n)) => bytes += n,
                 Ok(Err(err)) => {
-                    eprintln!("client failed: {err}");
+                    log_err(format_args!("client failed: {err}"));
                     failed += 1;
                 }
                 Err(err) => {
-                    eprintln!("client task failed: {err:?}");
+                    log_err(format_args!("client task failed: {err:?}"));
                     failed += 1;
                 }
             }
@@ -188,7 +213,7 @@ fn main() {
             return false;
         }
         server.join().expect("server task");
-        println!("Self-test: {n} clients, {bytes} bytes echoed");
+        log(format_args!("Self-test: {n} clients, {bytes} bytes echoed"));
         true
     });
     if !ok {

@@ -12,6 +12,8 @@
 //! the pipe, the wait for the exit) parks the task, not the thread: the
 //! code reads like the blocking version because it is written like it.
 
+mod common;
+
 use std::io::{self, BufRead, BufReader};
 
 use corio::process::{Command, Stdio};
@@ -34,7 +36,13 @@ fn get_date() -> io::Result<String> {
     Ok(line.trim_end().to_owned())
 }
 
+/// Prints the current date, read from a child process (`date`) through a pipe.
+#[derive(clap::Parser)]
+#[command(name = "get_date")]
+struct Args {}
+
 fn main() {
+    let _: Args = common::parse_args();
     match corio::run(get_date) {
         Ok(date) => println!("Current date: {date}"),
         Err(err) => {

@@ -5,6 +5,8 @@
 //! cargo run --example gevent_demo [-- --sleep-ms MS]
 //! ```
 
+mod common;
+
 use std::fmt::Display;
 use std::time::Duration;
 
@@ -22,13 +24,23 @@ fn mygen<T: Display>(mut items: Vec<T>, pause: Duration) {
     }
 }
 
+/// Says hello in a greenlet, then runs two greenlets that print the items of two lists in random order.
+#[derive(clap::Parser)]
+#[command(name = "gevent_demo", override_usage = "gevent_demo [--sleep-ms MS]")]
+struct Args {
+    /// The pause after each line, in milliseconds (at most an hour).
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(..=3_600_000)
+    )]
+    sleep_ms: u64,
+}
+
 fn main() {
-    let ms = std::env::args()
-        .skip_while(|a| a != "--sleep-ms")
-        .nth(1)
-        .map(|v| v.parse().expect("--sleep-ms takes milliseconds"))
-        .unwrap_or(1000);
-    let pause = Duration::from_millis(ms);
+    let args: Args = common::parse_args();
+    let pause = Duration::from_millis(args.sleep_ms);
     corio::run(|| {
         let greenlets = [corio::spawn(move || hello(pause))];
         corio::task::join_all(greenlets);

@@ -22,6 +22,8 @@
 //! their sum. The worker processes are this binary started again, which is
 //! why `main` calls `corio::procpool::init()` first.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use corio::procpool::{as_completed, JobHandle, Pool};
@@ -38,12 +40,26 @@ fn long_time_task((name, secs): (String, f64)) -> f64 {
 }
 corio::job!(static LONG_TIME_TASK: Job<(String, f64), f64> = long_time_task);
 
-const USAGE: &str =
-    "usage: pool_async [--scale S]   (S > 0 scales the jobs' random lengths, at most 3 s each)";
+/// Runs five jobs of random length on a pool of four worker processes,
+/// twice: gathered as they complete, then in submission order.
+#[derive(clap::Parser)]
+#[command(name = "pool_async", override_usage = "pool_async [--scale S]")]
+struct Args {
+    /// Scales the jobs' random lengths, at most 3 s each (more than 0, at
+    /// most 1000).
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 1.0,
+        value_parser = common::positive_up_to(1000.0)
+    )]
+    scale: f64,
+}
 
 fn main() {
+    // In a worker process, this runs the jobs and never returns.
     corio::procpool::init();
-    let scale = parse_scale();
+    let Args { scale } = common::parse_args();
     println!("Parent process {}", std::process::id());
     demo(scale, "as_completed", |handles| {
         as_completed(handles)
@@ -82,30 +98,4 @@ fn demo(scale: f64, how: &str, gather: impl FnOnce(Vec<JobHandle<f64>>) -> f64) 
     );
     drop(pool);
     println!("All subprocesses done.");
-}
-
-fn parse_scale() -> f64 {
-    let mut args = std::env::args().skip(1);
-    let mut scale = 1.0;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            "--scale" => {
-                scale = match args.next().map(|s| s.parse::<f64>()) {
-                    Some(Ok(s)) if s > 0.0 && s <= 1000.0 => s,
-                    _ => usage_error("--scale needs a number in (0, 1000]"),
-                }
-            }
-            other => usage_error(&format!("unknown argument {other:?}")),
-        }
-    }
-    scale
-}
-
-fn usage_error(what: &str) -> ! {
-    eprintln!("pool_async: {what}\n{USAGE}");
-    std::process::exit(2);
 }

@@ -5,6 +5,8 @@
 //! cargo run --example simple_yield
 //! ```
 
+mod common;
+
 use corio::generator::{Generator, GeneratorState};
 
 /// The consumer: started by a first `send(None)`, then answers "200 OK" to
@@ -35,6 +37,12 @@ fn produce(mut con: Generator<'_, Option<u32>, String>) {
     con.close().expect("consumer closes cleanly");
 }
 
+/// Runs a producer that sends five items to a consumer generator and prints their dialogue.
+#[derive(clap::Parser)]
+#[command(name = "simple_yield")]
+struct Args {}
+
 fn main() {
+    let _: Args = common::parse_args();
     produce(consumer());
 }

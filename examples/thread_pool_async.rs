@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --example thread_pool_async
+//! (the pages come from a local server on 127.0.0.1 that stands in for the sites)
 //! http://europe.wsj.com/ page is 245301 bytes.
 //! http://www.bbc.co.uk/ page is 318845 bytes.
 //! http://www.cnn.com/ page is 1135632 bytes.
@@ -15,12 +16,15 @@
 //! four real sites by `Host` header. The blocking client resolves the
 //! sites' names to that server; `some-made-up-domain.com` does not
 //! resolve, so its call fails and, as with `return_exceptions=True` in the
-//! original, its result is left out.
+//! original, its result is left out. The first line of the output says
+//! so: the sizes are those of the made-up pages, not of the real sites.
 //!
 //! `site_size` is an ordinary blocking function (std's `TcpStream`, as
 //! `requests` is blocking); `spawn_blocking` runs it on corio's blocking
 //! pool and the main task parks in `join` while the server task, on the
 //! runtime's thread, answers the pool threads.
+
+mod common;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
@@ -133,9 +137,16 @@ fn site_size(url: &str, server: SocketAddr) -> io::Result<(String, usize)> {
     Ok((url.to_owned(), response.len() - body_start))
 }
 
+/// Prints the page sizes of four sites, fetched by blocking calls on corio's blocking pool from a local server that stands in for them.
+#[derive(clap::Parser)]
+#[command(name = "thread_pool_async")]
+struct Args {}
+
 fn main() {
+    let _: Args = common::parse_args();
     corio::run(|| {
         let server = start_server().expect("start the local web server");
+        println!("(the pages come from a local server on 127.0.0.1 that stands in for the sites)");
         // Submit the calls to the blocking pool: this does not wait.
         let tasks: Vec<_> = SITES
             .iter()

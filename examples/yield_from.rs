@@ -5,6 +5,8 @@
 //! cargo run --example yield_from
 //! ```
 
+mod common;
+
 use corio::generator::{Generator, Interrupt};
 
 fn fib(limit: usize) -> Generator<'static, (), u64> {
@@ -96,7 +98,13 @@ fn write_demo() {
     }
 }
 
+/// Prints Fibonacci numbers from a generator, a wrapper and a delegating wrapper, then sends and throws into a writer behind a forwarding wrapper.
+#[derive(clap::Parser)]
+#[command(name = "yield_from")]
+struct Args {}
+
 fn main() {
+    let _: Args = common::parse_args();
     fib_demo();
     write_demo();
 }

@@ -30,3 +30,13 @@ fn coroutine_greps_and_says_goodbye_on_close() {
         "Looking for python\npython generators rock!\nGoing away. Goodbye!\n"
     );
 }
+
+/// No flags to take: `--help` helps, anything else is a usage error.
+#[test]
+fn the_generator_examples_take_only_help() {
+    for name in ["simple_yield", "yield_from", "coroutine"] {
+        common::assert_help(name);
+        common::assert_usage_error(name, &["--verbose"]);
+        common::assert_usage_error(name, &["extra"]);
+    }
+}

@@ -30,10 +30,11 @@ fn get_date_prints_the_date_its_child_printed() {
 }
 
 #[test]
-fn thread_pool_async_prints_the_sizes_of_the_sites_that_resolve() {
+fn thread_pool_async_says_its_server_is_local_and_prints_the_sizes_of_the_sites_that_resolve() {
     assert_eq!(
         example_stdout("thread_pool_async", &[]),
-        "http://europe.wsj.com/ page is 245301 bytes.\n\
+        "(the pages come from a local server on 127.0.0.1 that stands in for the sites)\n\
+         http://europe.wsj.com/ page is 245301 bytes.\n\
          http://www.bbc.co.uk/ page is 318845 bytes.\n\
          http://www.cnn.com/ page is 1135632 bytes.\n\
          http://www.foxnews.com/ page is 289214 bytes.\n"
@@ -112,4 +113,71 @@ fn echo_server_rejects_bad_arguments() {
     let out = run_example("echo_server", &["--port", "not-a-port"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
+}
+
+#[test]
+fn the_io_examples_reject_bad_flags_with_a_usage_line() {
+    use common::{assert_help, assert_usage_error};
+    for name in ["get_date", "thread_pool_async"] {
+        assert_help(name);
+        assert_usage_error(name, &["--verbose"]);
+        assert_usage_error(name, &["extra"]);
+    }
+    assert_help("echo_server");
+    for args in [
+        &["--port", "not-a-port"][..],
+        &["--port", "65536"],
+        &["--port"],
+        &["--self-test", "0"],
+        &["--self-test", "many"],
+        &["--bogus"],
+    ] {
+        assert_usage_error("echo_server", args);
+    }
+}
+
+/// `echo_server | head -1`: once its standard output is closed, the server
+/// goes on serving (its log lines are lost, its clients are not).
+#[test]
+fn echo_server_keeps_serving_after_its_stdout_is_closed() {
+    let mut child = Command::new(example_path("echo_server"))
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected stderr: {line:?}"))
+        .parse()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first, "Server starting\n");
+    // What `head -1` does once it has its line.
+    drop(stdout);
+
+    for round in 0..3 {
+        let mut client = TcpStream::connect(addr).unwrap();
+        let message = format!("still serving, round {round}\n");
+        client.write_all(message.as_bytes()).unwrap();
+        let mut echo = vec![0; message.len()];
+        let echoed = client.read_exact(&mut echo);
+        if echoed.is_err() {
+            let _ = child.kill();
+        }
+        assert!(echoed.is_ok(), "round {round}: {echoed:?}");
+        assert_eq!(echo, message.as_bytes());
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Nothing panicked on the way.
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(!rest.contains("panicked"), "{rest}");
 }

@@ -422,3 +422,146 @@ fn copipe_follow_prints_lines_appended_later() {
     assert_eq!(next(), "python two, appended in two writes");
     assert_eq!(next(), "python three");
 }
+
+/// The pipeline examples and `make_feed`: `--help` helps; an unknown flag,
+/// a missing or extra argument is a one-line usage error, status 2.
+#[test]
+fn pipeline_examples_reject_bad_arguments_with_a_usage_line() {
+    use common::{assert_help, assert_usage_error};
+    let one_file = [
+        "basicsax",
+        "cosax",
+        "cosax_bus",
+        "coexpat_bus",
+        "cothread",
+        "coprocess_bus",
+        "cobroadcast",
+    ];
+    for name in one_file {
+        assert_help(name);
+        assert_usage_error(name, &[]);
+        assert_usage_error(name, &["a.xml", "b.xml"]);
+        assert_usage_error(name, &["--bogus", "a.xml"]);
+    }
+    for name in ["copipe", "coprocess"] {
+        assert_help(name);
+        assert_usage_error(name, &[]);
+        assert_usage_error(name, &["a.txt"]);
+        assert_usage_error(name, &["a.txt", "python", "--bogus"]);
+    }
+    assert_usage_error("coprocess", &["a.txt", "python", "--follow"]);
+    assert_help("make_feed");
+    for args in [
+        &[][..],
+        &["--buses", "0", "out.xml"],
+        &["--buses", "many", "out.xml"],
+        &["--seed", "-1", "out.xml"],
+        &["--seed"],
+        &["out.xml", "extra.xml"],
+    ] {
+        assert_usage_error("make_feed", args);
+    }
+}
+
+/// `make_feed` writes `generate_feed`'s output, the same for the same
+/// seed, and the bus examples read it.
+#[test]
+fn make_feed_writes_a_generated_bus_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("allroutes.xml");
+    let status = |args: &[&str]| {
+        let run = common::run_example("make_feed", args);
+        assert!(
+            run.status.success() && run.stdout.is_empty() && run.stderr.is_empty(),
+            "{args:?}: {run:?}"
+        );
+    };
+    let path = out.to_str().unwrap();
+    status(&["--buses", "250", "--seed", "9", path]);
+    let feed = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(feed, generate_feed(250, 9));
+    assert_eq!(stdout_of("cosax_bus", &[&out]), expected_buses(&feed));
+    // The defaults: 1000 buses, seed 1.
+    status(&[path]);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        generate_feed(1000, 1)
+    );
+    // A file that cannot be written: one line, status 1.
+    let bad = dir.path().join("no/such/dir.xml");
+    let run = common::run_example("make_feed", &[bad.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("dir.xml: No such file"), "{stderr}");
+}
+
+/// Before a malformed-XML error, `basicsax` prints the events it saw, as
+/// `cosax` does (and as Python does): its buffered output is flushed.
+#[test]
+fn basicsax_prints_the_events_before_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "malformed.xml",
+        "<buses>\n  <bus><id>1</bus>\n</buses>\n",
+    );
+    let basic = run("basicsax", &[&file]);
+    let co = run("cosax", &[&file]);
+    assert_eq!(basic.status.code(), Some(1));
+    let co_stdout = String::from_utf8(co.stdout).unwrap();
+    let translated: Vec<String> = co_stdout.lines().map(cosax_line_as_basicsax).collect();
+    assert_eq!(translated.len(), 6, "{co_stdout}");
+    let basic_stdout = String::from_utf8(basic.stdout).unwrap();
+    assert_eq!(basic_stdout.lines().collect::<Vec<_>>(), translated);
+}
+
+/// An invalid UTF-8 byte is reported where it is, by both parsers.
+#[test]
+fn invalid_utf8_is_reported_at_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.xml");
+    // Line 3, after 4 spaces, `<id>` and `1\u{e9}`: column 11.
+    std::fs::write(
+        &file,
+        b"<buses>\n  <bus>\n    <id>1\xc3\xa9\xe9</id>\n  </bus>\n</buses>\n",
+    )
+    .unwrap();
+    for name in ["basicsax", "cosax", "cosax_bus", "coexpat_bus", "cothread"] {
+        let out = run(name, &[&file]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.contains("bad.xml:3:11: malformed XML: the document is not UTF-8"),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+/// An error raised by a stage (a bus without a `<latitude>`) names the
+/// file, as the parser's errors do.
+#[test]
+fn stage_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "nolat.xml",
+        "<buses><bus><id>1</id><route>22</route><direction>North Bound</direction>\
+         <longitude>-87.6</longitude></bus></buses>",
+    );
+    for name in ["cosax_bus", "coexpat_bus", "cothread", "coprocess_bus"] {
+        let out = run(name, &[&file]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+        let path = file.display().to_string();
+        assert!(
+            stderr.starts_with(&format!("{name}: error: {path}: ")),
+            "{name}: {stderr}"
+        );
+        assert!(
+            stderr.contains("a bus has no <latitude>"),
+            "{name}: {stderr}"
+        );
+    }
+}

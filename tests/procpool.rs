@@ -318,8 +318,16 @@ fn pool_async_rejects_bad_flags() {
     let out = common::run_example("pool_async", &["--scale", "abc"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: pool_async"));
-    let out = common::run_example("pool_async", &["--help"]);
-    assert_eq!(out.status.code(), Some(0));
+    common::assert_help("pool_async");
+    for args in [
+        &["--scale", "abc"][..],
+        &["--scale", "0"],
+        &["--scale", "1e30"],
+        &["--scale"],
+        &["--workers", "2"],
+    ] {
+        common::assert_usage_error("pool_async", args);
+    }
 }
 
 #[test]

@@ -151,3 +151,36 @@ fn echo_load_runs_corio_and_tokio_on_two_workers() {
         );
     }
 }
+
+/// `--help` helps; an unknown flag, a missing, malformed or out-of-range
+/// value is a one-line usage error, before any load is run.
+#[test]
+fn the_runtime_examples_reject_bad_flags_with_a_usage_line() {
+    use common::{assert_help, assert_usage_error};
+    for name in ["async_and_await", "gevent_demo"] {
+        assert_help(name);
+        assert_usage_error(name, &["--sleep-ms", "abc"]);
+        assert_usage_error(name, &["--sleep-ms", "-5"]);
+        assert_usage_error(name, &["--sleep-ms", "99999999999"]);
+        assert_usage_error(name, &["--sleep-ms"]);
+        assert_usage_error(name, &["--sleep"]);
+    }
+    assert_help("echo_load");
+    for args in [
+        &["--secs", "abc"][..],
+        &["--secs", "0"],
+        &["--secs", "inf"],
+        &["--secs", "1e30"],
+        &["--conns", "0"],
+        &["--conns", "1,,2"],
+        &["--conns", "x"],
+        &["--servers", "nginx"],
+        &["--workers", "0"],
+        &["--pairs", "-1"],
+        &["--pairs"],
+        &["--bogus"],
+        &["stray"],
+    ] {
+        assert_usage_error("echo_load", args);
+    }
+}

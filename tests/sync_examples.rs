@@ -62,3 +62,22 @@ fn comm_via_queue_rejects_a_bad_scale() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
 }
+
+/// A scale that would make a sleep too long to represent (or none at all)
+/// is a usage error, not a panic in a worker and a `join` that never ends.
+#[test]
+fn comm_via_queue_rejects_out_of_range_scales_and_helps() {
+    common::assert_help("comm_via_queue");
+    for args in [
+        &["--scale", "1e30"][..],
+        &["--scale", "0"],
+        &["--scale", "-1"],
+        &["--scale", "NaN"],
+        &["--scale", "inf"],
+        &["--scale", "nope"],
+        &["--scale"],
+        &["--bogus"],
+    ] {
+        common::assert_usage_error("comm_via_queue", args);
+    }
+}

@@ -1,9 +1,10 @@
-//! Pieces shared by the pipeline examples: the bus stages of `cosax_bus`
-//! (reused unchanged by `coexpat_bus` and the pipeline bench), Python's
-//! `repr` of a string, and error reporting.
+//! Pieces shared by the examples: command-line parsing (every example), the
+//! bus stages of `cosax_bus` (reused unchanged by `coexpat_bus` and the
+//! pipeline bench), Python's `repr` of a string, and error reporting.
 #![allow(dead_code)]
 
 use std::io::Write;
+use std::path::Path;
 
 use corio::pipe::bus::Bus;
 use corio::pipe::xml::{Event, Text};
@@ -175,24 +176,75 @@ pub fn py_prefix(s: &str, n: usize) -> &str {
 }
 
 /// Ends the program after a pipeline error: a closed standard output
-/// (`| head`) ends it quietly; any other error is printed, and the exit
-/// status is 1.
-pub fn exit_on_error(program: &str, result: Result<(), Error>) {
+/// (`| head`) ends it quietly; any other error is printed on one line that
+/// names `file` (the message is prefixed with it unless it already starts
+/// with it, with its line where the parser knows it), and the exit status
+/// is 1.
+pub fn exit_on_error(program: &str, file: &Path, result: Result<(), Error>) {
     if let Err(e) = result {
         if e.io_kind() == Some(std::io::ErrorKind::BrokenPipe) {
             std::process::exit(0);
         }
-        eprintln!("{program}: error: {e}");
+        let name = file.display().to_string();
+        let message = e.to_string();
+        if message.starts_with(&format!("{name}:")) {
+            eprintln!("{program}: error: {message}");
+        } else {
+            eprintln!("{program}: error: {name}: {message}");
+        }
         std::process::exit(1);
     }
 }
 
-/// The command-line arguments, or a usage message and exit status 2.
-pub fn args(program: &str, usage: &str, min: usize, max: usize) -> Vec<String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() < min || args.len() > max || args.iter().any(|a| a == "-h" || a == "--help") {
-        eprintln!("usage: {program} {usage}");
-        std::process::exit(2);
+/// Parses the command line into `A`. `--help` (or `-h`) prints the help on
+/// standard output and exits with status 0; anything else that is wrong
+/// (an unknown flag, a missing or malformed value, a value out of range)
+/// prints one line on standard error, `NAME: error: WHAT (usage: USAGE;
+/// see --help)`, and exits with status 2.
+pub fn parse_args<A: clap::Parser>() -> A {
+    A::try_parse().unwrap_or_else(|e| usage_exit(A::command(), e))
+}
+
+fn usage_exit(mut command: clap::Command, error: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        // A closed standard output is no reason to fail.
+        let _ = error.print();
+        std::process::exit(0);
     }
-    args
+    // clap's message spans several lines (the error, a tip, the usage):
+    // keep what comes before the usage, on one line, without the tips.
+    let text = error.to_string();
+    let what: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:"))
+        .filter(|line| {
+            !line.is_empty()
+                && !line.starts_with("tip:")
+                && !line.starts_with("For more information")
+        })
+        .collect();
+    let what = what.join(" ");
+    let what = what.strip_prefix("error: ").unwrap_or(&what);
+    let usage = command.render_usage().to_string();
+    let usage = usage.trim().strip_prefix("Usage: ").unwrap_or(&usage);
+    eprintln!(
+        "{}: error: {what} (usage: {usage}; see --help)",
+        command.get_name()
+    );
+    std::process::exit(2);
+}
+
+/// A value parser for a number more than 0 and at most `max`, for flags
+/// such as `--scale` and `--secs` (NaN and infinities are refused).
+pub fn positive_up_to(max: f64) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync {
+    move |value| match value.parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= max => Ok(x),
+        Ok(_) => Err(format!("must be more than 0 and at most {max}")),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -43,6 +43,8 @@ use quick_xml::events::Event as QEvent;
 
 use super::{Error, Sink};
 
+mod utf8;
+
 /// One parsing event, as a SAX content handler sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event<'a> {
@@ -243,7 +245,7 @@ fn sax_impl<R: Read, S: Sink<Event<'static>>>(
         .trim_whitespace(false)
         .whitespace_to_characters(false)
         .cdata_to_characters(false);
-    let mut reader = config.create_reader(input);
+    let mut reader = config.create_reader(utf8::Utf8Position::new(input));
     let (mut depth, mut seen_root) = (0usize, false);
     loop {
         let event = match reader.next() {
@@ -258,16 +260,26 @@ fn sax_impl<R: Read, S: Sink<Event<'static>>>(
                     });
                 }
                 let pos = xml_rs::common::Position::position(&e);
+                let (mut line, mut column) = (pos.row + 1, pos.column + 1);
+                let mut message = None;
+                if let xml_rs::reader::ErrorKind::Utf8(_) = e.kind() {
+                    // xml-rs reports 1:1 for a decoding error: say where
+                    // the first invalid byte is, as `Document::open` does.
+                    if let Some(at) = reader.source().first_invalid() {
+                        (line, column) = at;
+                        message = Some("the document is not UTF-8".to_string());
+                    }
+                }
                 return Err(Error::new(XmlError {
                     path: path.map(Path::to_path_buf),
-                    line: pos.row + 1,
-                    column: pos.column + 1,
-                    message: {
+                    line,
+                    column,
+                    message: message.unwrap_or_else(|| {
                         // The parser's message starts with the position.
                         let full = e.to_string();
                         let prefix = format!("{pos} ");
                         full.strip_prefix(&prefix).unwrap_or(&full).to_string()
-                    },
+                    }),
                 }));
             }
         };

@@ -210,6 +210,38 @@ impl<T> Queue<T> {
     /// Waits until every item put has been marked by
     /// [`task_done`](Queue::task_done); returns at once when none is
     /// pending.
+    ///
+    /// Nothing marks an item for a consumer that ends between its `get`
+    /// and its `task_done` (it panicked, was cancelled, or returned): the
+    /// item stays unfinished for ever, and `join` then **waits for ever**,
+    /// as Python's `Queue.join` does. The queue cannot tell a consumer
+    /// that is slow from one that is gone. So a consumer that may fail
+    /// should call `task_done` on every path (from a guard's `Drop`, say),
+    /// or the waiter should bound its wait: `join` parks its task, so
+    /// [`timeout`](crate::timeout) and [`cancel`](crate::JoinHandle::cancel)
+    /// end it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corio::sync::Queue;
+    ///
+    /// corio::run(|| {
+    ///     let q = std::sync::Arc::new(Queue::new(0));
+    ///     q.put(1);
+    ///     let consumer = {
+    ///         let q = q.clone();
+    ///         corio::spawn(move || {
+    ///             let _item: i32 = q.get();
+    ///             // Gone without `task_done`.
+    ///         })
+    ///     };
+    ///     consumer.join().unwrap();
+    ///     assert_eq!(q.unfinished_tasks(), 1);
+    ///     // `q.join()` alone would never return.
+    ///     let waited = corio::timeout(Duration::from_millis(10), || q.join());
+    ///     assert!(waited.is_err());
+    /// });
+    /// ```
     pub fn join(&self) {
         // Like asyncio's, a join returns once the count has reached zero
         // after it started waiting, even if new items came in before it ran.

@@ -45,3 +45,32 @@ pub fn example_stdout(name: &str, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
+
+/// Checks that `args` make example `name` fail as a usage error: status
+/// 2, nothing on standard output, and one line on standard error that
+/// gives the usage, never a panic.
+pub fn assert_usage_error(name: &str, args: &[&str]) {
+    let out = run_example(name, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let context = format!("{name} {args:?}: {}, stderr {stderr:?}", out.status);
+    assert_eq!(out.status.code(), Some(2), "{context}");
+    assert!(out.stdout.is_empty(), "{context}");
+    assert!(!stderr.contains("panicked"), "{context}");
+    assert_eq!(stderr.lines().count(), 1, "{context}");
+    assert!(stderr.ends_with('\n'), "{context}");
+    assert!(stderr.starts_with(&format!("{name}: error: ")), "{context}");
+    assert!(stderr.contains(&format!("(usage: {name}")), "{context}");
+}
+
+/// Checks that `--help` and `-h` print example `name`'s usage on standard
+/// output and exit with status 0, doing nothing else.
+pub fn assert_help(name: &str) {
+    for flag in ["--help", "-h"] {
+        let out = run_example(name, &[flag]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let context = format!("{name} {flag}: {}, stdout {stdout:?}", out.status);
+        assert_eq!(out.status.code(), Some(0), "{context}");
+        assert!(out.stderr.is_empty(), "{context}");
+        assert!(stdout.contains(&format!("Usage: {name}")), "{context}");
+    }
+}
