@@ -65,8 +65,13 @@ fn echo_server_self_test_serves_every_client() {
     assert_eq!(lines.len(), 2 * N + 2, "{out}");
 }
 
-#[test]
-fn echo_server_serves_a_real_client_until_killed() {
+/// Starts `echo_server` on a free port; returns it, the address it says
+/// it listens on, and the rest of its standard error.
+fn start_echo_server() -> (
+    std::process::Child,
+    SocketAddr,
+    BufReader<std::process::ChildStderr>,
+) {
     let mut child = Command::new(example_path("echo_server"))
         .args(["--port", "0"])
         .stdout(Stdio::piped())
@@ -82,6 +87,12 @@ fn echo_server_serves_a_real_client_until_killed() {
         .unwrap_or_else(|| panic!("unexpected stderr: {line:?}"))
         .parse()
         .unwrap();
+    (child, addr, stderr)
+}
+
+#[test]
+fn echo_server_serves_a_real_client_until_killed() {
+    let (mut child, addr, _stderr) = start_echo_server();
 
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut next_line = || {
@@ -140,21 +151,7 @@ fn the_io_examples_reject_bad_flags_with_a_usage_line() {
 /// goes on serving (its log lines are lost, its clients are not).
 #[test]
 fn echo_server_keeps_serving_after_its_stdout_is_closed() {
-    let mut child = Command::new(example_path("echo_server"))
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let addr: SocketAddr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected stderr: {line:?}"))
-        .parse()
-        .unwrap();
+    let (mut child, addr, mut stderr) = start_echo_server();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
