@@ -15,24 +15,9 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use corio::pipe::{self, Consumer, Shared};
-
-/// Prints each line it receives (lines keep their `"\n"`).
-fn printer<'a>() -> Consumer<'a, String> {
-    Consumer::<String>::new(|inbox| {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        loop {
-            let Ok(line) = inbox.recv() else {
-                out.flush()?;
-                return Ok(());
-            };
-            out.write_all(line.as_bytes())?;
-        }
-    })
-}
+use corio::pipe::{self, Shared};
 
 /// Prints the lines of FILE that contain "python", "swig" or "ply", once per
 /// pattern they contain.
@@ -47,7 +32,7 @@ struct Args {
 fn main() {
     let args: Args = common::parse_args();
     // The three greps feed one printer; it is closed after the last of them.
-    let p = Shared::new(printer());
+    let p = Shared::new(common::line_printer());
     let greps = vec![
         common::grep("python", p.clone()),
         common::grep("swig", p.clone()),

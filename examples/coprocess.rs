@@ -21,29 +21,14 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use corio::pipe::{self, Consumer};
 
-/// Prints each line it receives (lines keep their `"\n"`).
-fn printer<'a>() -> Consumer<'a, String> {
-    Consumer::<String>::new(|inbox| {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        loop {
-            let Ok(line) = inbox.recv() else {
-                out.flush()?;
-                return Ok(());
-            };
-            out.write_all(line.as_bytes())?;
-        }
-    })
-}
-
 /// The child's pipeline: `grep(pattern)` into the printer, the very stages
 /// `copipe` runs in one process.
 fn grep_printer(pattern: String) -> Consumer<'static, String> {
-    common::grep(pattern, printer())
+    common::grep(pattern, common::line_printer())
 }
 corio::child_pipeline!(static GREP: ChildPipeline<String, String> = grep_printer);
 

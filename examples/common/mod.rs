@@ -248,3 +248,18 @@ pub fn positive_up_to(max: f64) -> impl Fn(&str) -> Result<f64, String> + Clone 
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// Prints each line it receives (lines keep their `"\n"`), buffered until
+/// the end (`cobroadcast`, `coprocess`).
+pub fn line_printer<'a>() -> Consumer<'a, String> {
+    Consumer::<String>::new(|inbox| {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        loop {
+            let Ok(line) = inbox.recv() else {
+                out.flush()?;
+                return Ok(());
+            };
+            out.write_all(line.as_bytes())?;
+        }
+    })
+}
