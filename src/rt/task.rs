@@ -361,6 +361,19 @@ pub struct JoinHandle<T> {
     pub(crate) task: Arc<TaskHandle>,
 }
 
+impl<T> Drop for JoinHandle<T> {
+    /// A result nobody took is dropped here if the task has finished (or by
+    /// the task when it finishes). Which one happens depends on timing, so
+    /// a panic from that drop is caught here as it is in the task: it is
+    /// reported by the panic hook and does not reach the dropper.
+    fn drop(&mut self) {
+        if self.inner.is_done() {
+            let inner = &self.inner;
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(inner.take())));
+        }
+    }
+}
+
 impl<T> JoinHandle<T> {
     /// Waits for the task to finish and returns its value. Inside a task
     /// this parks the calling task; on a plain thread it blocks the thread.

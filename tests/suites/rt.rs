@@ -738,6 +738,19 @@ fn a_result_whose_drop_panics_does_not_take_the_runtime_down() {
 }
 
 #[test]
+fn dropping_the_handle_of_a_finished_task_whose_result_panics_on_drop_is_harmless() {
+    let value = super::run(|| {
+        let bomb = corio::spawn(|| Bomb);
+        while !bomb.is_finished() {
+            corio::yield_now();
+        }
+        drop(bomb); // the result is dropped here, and its panic caught
+        3
+    });
+    assert_eq!(value, 3);
+}
+
+#[test]
 fn tasks_spawned_during_shutdown_are_cancelled_too() {
     // The late task holds this guard; its drop shows it was unwound.
     struct CountDrop(Arc<AtomicUsize>);
