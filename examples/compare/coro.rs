@@ -2,17 +2,16 @@
 //! and finishing one, for corio, raw corosensei, the `generator` crate, the
 //! compiler's stackless `#[coroutine]` closures (feature `nightly`) and
 //! CPython (when `python3` is on the PATH). The bodies are those of
-//! `benches/generator.rs`: add one to what comes in and yield it.
+//! `benches/generator.rs` (`examples/common/adders.rs`).
 
 use std::hint::black_box;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use corio::generator::{Generator, GeneratorState};
-use corio::stack::DEFAULT_STACK_SIZE;
-use corosensei::stack::DefaultStack;
-use corosensei::{Coroutine, CoroutineResult, Yielder};
-
+use crate::adders::{
+    corio_adder, corio_once, corio_yielded, corosensei_adder, corosensei_once, corosensei_send,
+    fresh_stack, generator_adder, generator_once, INPUT,
+};
 use crate::{progress, Args};
 
 /// Row names for `--only`.
@@ -23,9 +22,6 @@ pub const ROWS: &[&str] = &[
     "stackless",
     "python",
 ];
-
-/// The value every body is sent.
-const INPUT: u64 = 41;
 
 /// One implementation's figures, in nanoseconds.
 pub struct GenRow {
@@ -63,30 +59,13 @@ pub fn ns_per_op(budget: Duration, mut op: impl FnMut()) -> f64 {
     times[2]
 }
 
-fn yielded<R, E: std::fmt::Debug>(
-    state: Result<GeneratorState<u64, R>, corio::generator::Error<E>>,
-) -> u64 {
-    match state {
-        Ok(GeneratorState::Yielded(y)) => y,
-        _ => unreachable!("the body yields"),
-    }
-}
-
 fn corio_row(budget: Duration) -> GenRow {
-    let mut gen = Generator::<u64, u64, u64>::new(|co, mut x| loop {
-        x = co.yield_(x + 1)?;
-    });
-    yielded(gen.send(0));
+    let mut gen = corio_adder();
     let send = ns_per_op(budget, || {
-        black_box(yielded(gen.send(black_box(INPUT))));
+        black_box(corio_yielded(gen.send(black_box(INPUT))));
     });
     let create = ns_per_op(budget, || {
-        let mut gen = Generator::<u64, u64, u64>::new(|co, x| {
-            let v = co.yield_(x + 1)?;
-            Ok(v + 1)
-        });
-        let y = yielded(gen.send(black_box(INPUT)));
-        black_box(gen.send(y).ok());
+        black_box(corio_once());
     });
     GenRow {
         name: "corio `Generator`",
@@ -98,34 +77,18 @@ fn corio_row(budget: Duration) -> GenRow {
 }
 
 fn corosensei_rows(budget: Duration) -> Vec<GenRow> {
-    let mut co = Coroutine::with_stack(
-        DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"),
-        |yielder: &Yielder<u64, u64>, mut x: u64| -> u64 {
-            loop {
-                x = yielder.suspend(x + 1);
-            }
-        },
-    );
-    co.resume(0);
+    let mut co = corosensei_adder();
     let send = ns_per_op(budget, || {
-        black_box(co.resume(black_box(INPUT)));
+        black_box(corosensei_send(&mut co));
     });
-    let once = |stack: DefaultStack| {
-        let mut co = Coroutine::with_stack(stack, |yielder: &Yielder<u64, u64>, x: u64| {
-            yielder.suspend(x + 1) + 1
-        });
-        let CoroutineResult::Yield(y) = co.resume(black_box(INPUT)) else {
-            unreachable!("the body yields")
-        };
-        black_box(co.resume(y));
-        co.into_stack()
-    };
-    let mut stack = Some(DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"));
+    let mut stack = Some(fresh_stack());
     let reused = ns_per_op(budget, || {
-        stack = Some(once(stack.take().expect("stack handed back")));
+        let (r, back) = corosensei_once(stack.take().expect("stack handed back"));
+        stack = Some(back);
+        black_box(r);
     });
     let fresh = ns_per_op(budget, || {
-        drop(once(DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack")));
+        black_box(corosensei_once(fresh_stack()).0);
     });
     vec![
         GenRow {
@@ -146,26 +109,12 @@ fn corosensei_rows(budget: Duration) -> Vec<GenRow> {
 }
 
 fn generator_crate_row(budget: Duration) -> GenRow {
-    let mut gen = generator::Gn::<u64>::new_scoped(|mut s| {
-        let mut x = s.get_yield().unwrap_or(0);
-        loop {
-            match s.yield_(x + 1) {
-                Some(v) => x = v,
-                None => return 0,
-            }
-        }
-    });
-    gen.send(0);
+    let mut gen = generator_adder();
     let send = ns_per_op(budget, || {
         black_box(gen.send(black_box(INPUT)));
     });
     let create = ns_per_op(budget, || {
-        let mut gen = generator::Gn::<u64>::new_scoped(|mut s| {
-            let x = s.get_yield().unwrap_or(0);
-            s.yield_(x + 1).unwrap_or(0) + 1
-        });
-        let y = gen.send(black_box(INPUT));
-        black_box(gen.send(y));
+        black_box(generator_once());
     });
     GenRow {
         name: "`generator` crate 0.8",
@@ -178,33 +127,16 @@ fn generator_crate_row(budget: Duration) -> GenRow {
 
 #[cfg(feature = "nightly")]
 fn stackless_row(budget: Duration) -> GenRow {
-    use std::ops::{Coroutine, CoroutineState};
-    use std::pin::pin;
+    use crate::adders_nightly::{stackless_adder, stackless_once, stackless_send};
+    use std::ops::Coroutine;
 
-    let mut co = pin!(
-        #[coroutine]
-        |mut x: u64| -> u64 {
-            loop {
-                x = yield x + 1;
-            }
-        }
-    );
+    let mut co = std::pin::pin!(stackless_adder());
     co.as_mut().resume(0);
     let send = ns_per_op(budget, || {
-        black_box(co.as_mut().resume(black_box(INPUT)));
+        black_box(stackless_send(co.as_mut()));
     });
     let create = ns_per_op(budget, || {
-        let mut co = pin!(
-            #[coroutine]
-            |x: u64| -> u64 {
-                let v = yield x + 1;
-                v + 1
-            }
-        );
-        let CoroutineState::Yielded(y) = co.as_mut().resume(black_box(INPUT)) else {
-            unreachable!("the body yields")
-        };
-        black_box(co.as_mut().resume(y));
+        black_box(stackless_once());
     });
     GenRow {
         name: "nightly `#[coroutine]`",

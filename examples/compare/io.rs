@@ -120,13 +120,34 @@ fn limit(key: &str, n: usize) -> Option<String> {
     None
 }
 
+/// A loopback listener with the longest backlog the system allows (std's
+/// 128 would drop connections in a burst of hundreds, and each dropped one
+/// waits a second for its retry).
+fn listener() -> std::io::Result<std::net::TcpListener> {
+    use nix::sys::socket::{
+        bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
+    };
+    use std::os::fd::AsRawFd;
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+    listen(&fd, Backlog::MAXCONN)?;
+    Ok(std::net::TcpListener::from(fd))
+}
+
 /// Starts the echo server on a thread of its own; returns its address.
 fn start_server() -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = corio::Runtime::multi_thread().build().expect("runtime");
         rt.run(move || {
-            let listener = corio::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let listener = listener()
+                .and_then(corio::net::TcpListener::from_std)
+                .expect("listen on loopback");
             tx.send(listener.local_addr().expect("address")).unwrap();
             loop {
                 let Ok((mut conn, _)) = listener.accept() else {

@@ -22,6 +22,11 @@
     feature(coroutines, coroutine_trait, stmt_expr_attributes)
 )]
 
+#[path = "../common/adders.rs"]
+mod adders;
+#[cfg(feature = "nightly")]
+#[path = "../common/adders_nightly.rs"]
+mod adders_nightly;
 #[path = "../common/mod.rs"]
 mod common;
 #[path = "../common/hash_chain.rs"]
