@@ -85,7 +85,7 @@ fn compare_prints_the_table_and_draws_the_plot() {
         assert!(stdout.contains(row), "no row {row:?} in:\n{stdout}");
     }
     assert!(stdout.contains("Machine: ") && stdout.contains("Linux "));
-    assert!(stdout.contains("Command: `cargo run --release --example compare -- --max-n 10"));
+    assert!(stdout.contains("--example compare -- --max-n 10 --secs 0.05"));
     // Coroutine level and pipeline.
     for row in [
         "| corio `Generator` | stackful |",

@@ -17,7 +17,7 @@ type Drawn = Result<(), String>;
 /// A tick label: fewer decimals for larger numbers.
 fn tick(v: &f64) -> String {
     match v.abs() {
-        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 100.0 || a == 0.0 => format!("{v:.0}"),
         a if a >= 1.0 => format!("{v:.1}"),
         _ => format!("{v:.3}"),
     }
@@ -102,7 +102,7 @@ fn bar_chart<'a, 'b>(area: &'a Area<'b>, title: &str) -> ChartBuilder<'a, 'b, SV
     b.caption(title, ("sans-serif", 16))
         .margin(8)
         .x_label_area_size(35)
-        .y_label_area_size(170);
+        .y_label_area_size(200);
     b
 }
 

@@ -32,14 +32,15 @@ impl Machine {
             .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
             .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
         let args: Vec<String> = std::env::args().skip(1).collect();
-        let command = if args.is_empty() {
-            "cargo run --release --example compare".to_owned()
+        let features = if cfg!(feature = "nightly") {
+            " --features nightly"
         } else {
-            format!(
-                "cargo run --release --example compare -- {}",
-                args.join(" ")
-            )
+            ""
         };
+        let mut command = format!("cargo run --release{features} --example compare");
+        if !args.is_empty() {
+            command = format!("{command} -- {}", args.join(" "));
+        }
         Machine {
             cores,
             kernel,
