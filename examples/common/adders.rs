@@ -21,6 +21,7 @@ pub type CorioState = Result<GeneratorState<u64, u64>, corio::generator::Error<I
 /// A raw corosensei coroutine on a default stack.
 pub type RawCoroutine = Coroutine<u64, u64, u64, DefaultStack>;
 
+#[inline(always)]
 pub fn corio_yielded(state: CorioState) -> u64 {
     match state {
         Ok(GeneratorState::Yielded(y)) => y,
@@ -28,6 +29,7 @@ pub fn corio_yielded(state: CorioState) -> u64 {
     }
 }
 
+#[inline(always)]
 pub fn corio_returned(state: CorioState) -> u64 {
     match state {
         Ok(GeneratorState::Complete(r)) => r,
@@ -45,6 +47,7 @@ pub fn corio_adder() -> Generator<'static, u64, u64, u64> {
 }
 
 /// Creates a one-shot corio generator, runs it to its end, drops it.
+#[inline(always)]
 pub fn corio_once() -> u64 {
     let mut gen = Generator::<u64, u64, u64>::new(|co, x| {
         let v = co.yield_(x + 1)?;
@@ -69,6 +72,7 @@ pub fn corosensei_adder() -> RawCoroutine {
 }
 
 /// One round trip of a raw corosensei adder.
+#[inline(always)]
 pub fn corosensei_send(co: &mut RawCoroutine) -> u64 {
     match co.resume(black_box(INPUT)) {
         CoroutineResult::Yield(y) => y,
@@ -78,6 +82,7 @@ pub fn corosensei_send(co: &mut RawCoroutine) -> u64 {
 
 /// A one-shot raw corosensei coroutine on `stack`, run to its end; its
 /// result and the stack, for the next.
+#[inline(always)]
 pub fn corosensei_once(stack: DefaultStack) -> (u64, DefaultStack) {
     let mut co = Coroutine::with_stack(stack, |yielder: &Yielder<u64, u64>, x: u64| {
         yielder.suspend(x + 1) + 1
@@ -115,6 +120,7 @@ pub fn generator_adder() -> generator::Generator<'static, u64, u64> {
 
 /// Creates a one-shot `generator` crate generator (a fresh stack each:
 /// its default, 32 KiB), runs it to its end, drops it.
+#[inline(always)]
 pub fn generator_once() -> u64 {
     let mut gen = generator::Gn::<u64>::new_scoped(|mut s| {
         let x = s.get_yield().unwrap_or(0);
