@@ -173,4 +173,6 @@ fn compare_help_and_bad_flags() {
     let bad = common::run_example("compare", &["--no-such-flag"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("Usage"));
+    let unknown = common::run_example("compare", &["--only", "no-such-row"]);
+    assert_eq!(unknown.status.code(), Some(2));
 }

@@ -129,6 +129,16 @@ fn main() {
     if let Some(child) = &args.child {
         std::process::exit(io::child_main(child));
     }
+    let known = |o: &str| {
+        ["generators", "pipeline", "io", "cpu"].contains(&o)
+            || [coro::ROWS, pipeline::ROWS, io::STRATEGIES, cpu::ROWS]
+                .iter()
+                .any(|rows| rows.contains(&o))
+    };
+    if let Some(bad) = args.only.iter().find(|o| !known(o)) {
+        eprintln!("compare: --only {bad}: no such section or row (see --help)");
+        std::process::exit(2);
+    }
     if args.secs <= 0.0 || args.max_n < 1 {
         eprintln!("compare: --secs must be above 0 and --max-n at least 1");
         std::process::exit(2);
