@@ -30,97 +30,50 @@
     feature(coroutines, coroutine_trait, stmt_expr_attributes)
 )]
 
-use std::convert::Infallible;
 use std::hint::black_box;
 
-use corio::generator::{Generator, GeneratorState};
 use corio::stack::DEFAULT_STACK_SIZE;
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use criterion::Criterion;
 
-/// The value every benchmark sends in.
-const INPUT: u64 = 41;
+#[path = "../examples/common/adders.rs"]
+mod adders;
+#[cfg(feature = "nightly")]
+#[path = "../examples/common/adders_nightly.rs"]
+mod adders_nightly;
 
-fn corio_yielded(
-    state: Result<GeneratorState<u64, u64>, corio::generator::Error<Infallible>>,
-) -> u64 {
-    match state {
-        Ok(GeneratorState::Yielded(y)) => y,
-        _ => unreachable!("the benchmark body yields"),
-    }
-}
-
-fn corio_returned(
-    state: Result<GeneratorState<u64, u64>, corio::generator::Error<Infallible>>,
-) -> u64 {
-    match state {
-        Ok(GeneratorState::Complete(r)) => r,
-        _ => unreachable!("the benchmark body returns"),
-    }
-}
+use adders::{
+    corio_adder, corio_once, corio_yielded, corosensei_adder, corosensei_once, corosensei_send,
+    fresh_stack, generator_adder, generator_once, INPUT,
+};
 
 fn send_round_trip(c: &mut Criterion) {
     let mut group = c.benchmark_group("send_round_trip");
 
     group.bench_function("corio", |b| {
-        let mut gen = Generator::<u64, u64, u64>::new(|co, mut x| loop {
-            x = co.yield_(x + 1)?;
-        });
-        corio_yielded(gen.send(0));
+        let mut gen = corio_adder();
         b.iter(|| corio_yielded(gen.send(black_box(INPUT))));
     });
 
     group.bench_function("corosensei", |b| {
-        let mut co = Coroutine::with_stack(
-            DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"),
-            |yielder: &Yielder<u64, u64>, mut x: u64| -> u64 {
-                loop {
-                    x = yielder.suspend(x + 1);
-                }
-            },
-        );
-        co.resume(0);
-        b.iter(|| match co.resume(black_box(INPUT)) {
-            CoroutineResult::Yield(y) => y,
-            CoroutineResult::Return(_) => unreachable!("the benchmark body yields"),
-        });
+        let mut co = corosensei_adder();
+        b.iter(|| corosensei_send(&mut co));
     });
 
     group.bench_function("generator_0_8", |b| {
-        let mut gen = generator::Gn::<u64>::new_scoped(|mut s| {
-            // The first `send` starts the body; its value is the pending
-            // parameter.
-            let mut x = s.get_yield().unwrap_or(0);
-            loop {
-                match s.yield_(x + 1) {
-                    Some(v) => x = v,
-                    None => return 0,
-                }
-            }
-        });
-        gen.send(0);
+        let mut gen = generator_adder();
         b.iter(|| gen.send(black_box(INPUT)));
     });
 
     #[cfg(feature = "nightly")]
     group.bench_function("stackless_nightly", |b| {
-        use std::ops::{Coroutine, CoroutineState};
-        use std::pin::pin;
+        use adders_nightly::{stackless_adder, stackless_send};
+        use std::ops::Coroutine;
 
-        let mut co = pin!(
-            #[coroutine]
-            |mut x: u64| -> u64 {
-                loop {
-                    x = yield x + 1;
-                }
-            }
-        );
+        let mut co = std::pin::pin!(stackless_adder());
         co.as_mut().resume(0);
-        b.iter(|| match co.as_mut().resume(black_box(INPUT)) {
-            CoroutineState::Yielded(y) => y,
-            CoroutineState::Complete(_) => unreachable!("the benchmark body yields"),
-        });
+        b.iter(|| stackless_send(co.as_mut()));
     });
 
     group.finish();
@@ -133,14 +86,7 @@ fn create_finish(c: &mut Criterion) {
         // The first iteration may map the stack; from then on every
         // generator takes it from the pool and gives it back when dropped.
         let before = corio::stack::pool_stats();
-        b.iter(|| {
-            let mut gen = Generator::<u64, u64, u64>::new(|co, x| {
-                let v = co.yield_(x + 1)?;
-                Ok(v + 1)
-            });
-            let y = corio_yielded(gen.send(black_box(INPUT)));
-            corio_returned(gen.send(black_box(y)))
-        });
+        b.iter(corio_once);
         let after = corio::stack::pool_stats();
         assert!(
             after.mapped - before.mapped <= 1,
@@ -151,19 +97,11 @@ fn create_finish(c: &mut Criterion) {
     // The peer of `corio_pooled`: one stack, handed from each finished
     // coroutine to the next.
     group.bench_function("corosensei_reused_stack", |b| {
-        let mut stack = Some(DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"));
+        let mut stack = Some(fresh_stack());
         b.iter(|| {
-            let mut co = Coroutine::with_stack(
-                stack.take().expect("stack returned by the last iteration"),
-                |yielder: &Yielder<u64, u64>, x: u64| yielder.suspend(x + 1) + 1,
-            );
-            let CoroutineResult::Yield(y) = co.resume(black_box(INPUT)) else {
-                unreachable!("the benchmark body yields")
-            };
-            let CoroutineResult::Return(r) = co.resume(black_box(y)) else {
-                unreachable!("the benchmark body returns")
-            };
-            stack = Some(co.into_stack());
+            let (r, back) =
+                corosensei_once(stack.take().expect("stack returned by the last iteration"));
+            stack = Some(back);
             r
         });
     });
@@ -171,58 +109,16 @@ fn create_finish(c: &mut Criterion) {
     // A stack mapped and unmapped per coroutine (mmap, mprotect, munmap), as
     // every corio generator would cost without the pool.
     group.bench_function("corosensei_fresh_stack", |b| {
-        b.iter(|| {
-            let mut co = Coroutine::with_stack(
-                DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"),
-                |yielder: &Yielder<u64, u64>, x: u64| yielder.suspend(x + 1) + 1,
-            );
-            let CoroutineResult::Yield(y) = co.resume(black_box(INPUT)) else {
-                unreachable!("the benchmark body yields")
-            };
-            let CoroutineResult::Return(r) = co.resume(black_box(y)) else {
-                unreachable!("the benchmark body returns")
-            };
-            r
-        });
+        b.iter(|| corosensei_once(fresh_stack()).0);
     });
 
     // The `generator` crate maps a fresh stack (its default, 32 KiB) for
     // every generator.
-    group.bench_function("generator_0_8", |b| {
-        b.iter(|| {
-            let mut gen = generator::Gn::<u64>::new_scoped(|mut s| {
-                let x = s.get_yield().unwrap_or(0);
-                s.yield_(x + 1).unwrap_or(0) + 1
-            });
-            let y = gen.send(black_box(INPUT));
-            // The last `send` hands back the body's return value.
-            let r = gen.send(black_box(y));
-            debug_assert!(gen.is_done());
-            r
-        });
-    });
+    group.bench_function("generator_0_8", |b| b.iter(generator_once));
 
     #[cfg(feature = "nightly")]
     group.bench_function("stackless_nightly", |b| {
-        use std::ops::{Coroutine, CoroutineState};
-        use std::pin::pin;
-
-        b.iter(|| {
-            let mut co = pin!(
-                #[coroutine]
-                |x: u64| -> u64 {
-                    let v = yield x + 1;
-                    v + 1
-                }
-            );
-            let CoroutineState::Yielded(y) = co.as_mut().resume(black_box(INPUT)) else {
-                unreachable!("the benchmark body yields")
-            };
-            let CoroutineState::Complete(r) = co.as_mut().resume(black_box(y)) else {
-                unreachable!("the benchmark body returns")
-            };
-            r
-        });
+        b.iter(adders_nightly::stackless_once)
     });
 
     group.finish();
@@ -234,19 +130,8 @@ fn create_finish(c: &mut Criterion) {
 /// so the ratio holds when criterion's absolute figures move between runs.
 fn interleaved(rounds: usize) {
     const N: u64 = 1_000_000;
-    let mut gen = Generator::<u64, u64, u64>::new(|co, mut x| loop {
-        x = co.yield_(x + 1)?;
-    });
-    corio_yielded(gen.send(0));
-    let mut co = Coroutine::with_stack(
-        DefaultStack::new(DEFAULT_STACK_SIZE).expect("stack"),
-        |yielder: &Yielder<u64, u64>, mut x: u64| -> u64 {
-            loop {
-                x = yielder.suspend(x + 1);
-            }
-        },
-    );
-    co.resume(0);
+    let mut gen = corio_adder();
+    let mut co = corosensei_adder();
     let mut corio = Vec::new();
     let mut raw = Vec::new();
     for _ in 0..rounds {
@@ -257,10 +142,7 @@ fn interleaved(rounds: usize) {
         corio.push(start.elapsed().as_secs_f64() * 1e9 / N as f64);
         let start = std::time::Instant::now();
         for _ in 0..N {
-            black_box(match co.resume(black_box(INPUT)) {
-                CoroutineResult::Yield(y) => y,
-                CoroutineResult::Return(_) => unreachable!("the benchmark body yields"),
-            });
+            black_box(corosensei_send(&mut co));
         }
         raw.push(start.elapsed().as_secs_f64() * 1e9 / N as f64);
     }
@@ -307,14 +189,7 @@ fn two_in_turn(c: &mut Criterion) {
     let mut group = c.benchmark_group("two_in_turn");
 
     group.bench_function("corio", |b| {
-        let adder = || {
-            let mut gen = Generator::<u64, u64, u64>::new(|co, mut x| loop {
-                x = co.yield_(x + 1)?;
-            });
-            corio_yielded(gen.send(0));
-            gen
-        };
-        let (mut a, mut z) = (adder(), adder());
+        let (mut a, mut z) = (corio_adder(), corio_adder());
         b.iter(|| {
             corio_yielded(a.send(black_box(INPUT))) + corio_yielded(z.send(black_box(INPUT)))
         });

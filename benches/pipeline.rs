@@ -50,14 +50,15 @@
 mod common;
 
 use std::hint::black_box;
-use std::io::Write;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use corio::pipe::bus::{generate_feed, Bus};
-use corio::pipe::xml::{self, Event, Text};
-use corio::pipe::{sink_fn, Error};
+use corio::pipe::bus::generate_feed;
+use corio::pipe::sink_fn;
+use corio::pipe::xml::{self, Event};
+
+use common::bus_pipeline::{run_closures_with, run_corio_with, Lines};
 
 /// About 10 MB of feed.
 const BUSES: usize = 18_000;
@@ -69,34 +70,6 @@ fn feed() -> String {
         let _ = std::fs::write(dir.join("buses.xml"), &doc);
     }
     doc
-}
-
-/// A writer that counts lines, standing in for standard output.
-#[derive(Default)]
-struct Lines(usize);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.iter().filter(|&&b| b == b'\n').count();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The pipeline with corio generators: the stages of the examples; each
-/// stage queues up to `batch` items before it runs.
-fn run_corio_with(doc: &str, batch: usize) -> usize {
-    let mut out = Lines::default();
-    {
-        let printer = common::bus_info_printer(&mut out).with_batch(batch);
-        let direction = common::filter_on_field("direction", "North Bound", printer);
-        let route = common::filter_on_field("route", "22", direction.with_batch(batch));
-        let to_dicts = common::buses_to_dicts(route.with_batch(batch)).with_batch(batch);
-        xml::parse_str(doc, to_dicts).expect("pipeline");
-    }
-    out.0
 }
 
 /// One switch per item, as in Python.
@@ -138,92 +111,6 @@ fn run_closures(doc: &str) -> usize {
 /// moving every event through a queue costs, with no coroutine at all.
 fn run_closures_queued(doc: &str) -> usize {
     run_closures_with(doc, 64)
-}
-
-/// The printer stage's work, shared by the closure and stackless rows so
-/// that they do the same: one line per bus.
-fn write_bus(out: &mut impl Write, bus: &Bus<'_>) -> std::io::Result<()> {
-    let f = |name| bus.get(name).unwrap_or("");
-    writeln!(
-        out,
-        "{}, {}, {}, {}, {}",
-        f("route"),
-        f("id"),
-        f("direction"),
-        f("latitude"),
-        f("longitude")
-    )
-}
-
-/// The closure stages; with `queue > 1`, the events wait in a queue of that
-/// many before the first stage takes them.
-fn run_closures_with<'d>(doc: &'d str, queue: usize) -> usize {
-    let mut out = Lines::default();
-    {
-        let mut printer = |bus: Bus<'d>| -> Result<(), Error> {
-            write_bus(&mut out, &bus)?;
-            Ok(())
-        };
-        let mut direction = |bus: Bus<'d>| -> Result<(), Error> {
-            if bus.get("direction") == Some("North Bound") {
-                printer(bus)?;
-            }
-            Ok(())
-        };
-        let mut route = |bus: Bus<'d>| -> Result<(), Error> {
-            if bus.get("route") == Some("22") {
-                direction(bus)?;
-            }
-            Ok(())
-        };
-        let mut in_bus = false;
-        let mut bus = Bus::new();
-        let mut fragments: Vec<Text<'d>> = Vec::new();
-        let to_dicts = |event: Event<'d>| -> Result<(), Error> {
-            if !in_bus {
-                if let Event::Start(start) = event {
-                    if start.name == "bus" {
-                        in_bus = true;
-                        bus = Bus::with_capacity(16);
-                        fragments.clear();
-                    }
-                }
-                return Ok(());
-            }
-            match event {
-                Event::Start(_) => fragments.clear(),
-                Event::Text(text) => fragments.push(text),
-                Event::End(name) if name != "bus" => bus.insert(name, Text::join(&fragments)),
-                Event::End(_) => {
-                    in_bus = false;
-                    route(std::mem::take(&mut bus))?;
-                }
-            }
-            Ok(())
-        };
-        if queue > 1 {
-            let mut to_dicts = to_dicts;
-            let mut queued = std::collections::VecDeque::with_capacity(queue);
-            xml::parse_str(
-                doc,
-                sink_fn(|event: Event<'d>| {
-                    queued.push_back(event);
-                    if queued.len() >= queue {
-                        queued.drain(..).try_for_each(&mut to_dicts)?;
-                    }
-                    Ok(())
-                }),
-            )
-            .expect("pipeline");
-            queued
-                .drain(..)
-                .try_for_each(&mut to_dicts)
-                .expect("pipeline");
-        } else {
-            xml::parse_str(doc, sink_fn(to_dicts)).expect("pipeline");
-        }
-    }
-    out.0
 }
 
 /// The parser with a bare corosensei switch per event and no stage work:
@@ -285,7 +172,7 @@ fn run_parse_only(doc: &str) -> usize {
 }
 
 #[cfg(feature = "nightly")]
-#[path = "pipeline/stackless.rs"]
+#[path = "../examples/common/stackless_bus.rs"]
 mod stackless;
 
 fn bench(c: &mut Criterion) {

@@ -30,15 +30,16 @@ use std::time::{Duration, Instant};
 
 use corio::procpool::Pool;
 use criterion::{Criterion, Throughput};
-use sha2::{Digest, Sha256};
+
+#[path = "../examples/common/hash_chain.rs"]
+mod hash_chain;
+use hash_chain::{hash_chain, BLOCK};
 
 fn square(n: u64) -> u64 {
     n.wrapping_mul(n)
 }
 corio::job!(static SQUARE: Job<u64, u64> = square);
 
-/// Bytes hashed per round of a hashing job.
-const BLOCK: usize = 64 * 1024;
 /// Rounds per hashing job.
 const ROUNDS: u32 = 400;
 /// Hashing jobs per iteration of `procpool_cpu`.
@@ -46,22 +47,6 @@ const CPU_JOBS: u64 = 8;
 /// Jobs per iteration of `procpool_throughput`.
 const BATCH: u64 = 2_000;
 
-/// SHA-256 chained over a buffer: round `i` hashes the previous digest
-/// followed by the buffer. The buffer is byte `j` = `(seed + j) % 251`.
-/// `benches/procpool.py` computes the same.
-fn hash_chain((seed, rounds): (u64, u32)) -> String {
-    let block: Vec<u8> = (0..BLOCK as u64)
-        .map(|j| ((seed + j) % 251) as u8)
-        .collect();
-    let mut digest = [0u8; 32];
-    for _ in 0..rounds {
-        let mut hasher = Sha256::new();
-        hasher.update(digest);
-        hasher.update(&block);
-        digest = hasher.finalize().into();
-    }
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
 corio::job!(static HASH_CHAIN: Job<(u64, u32), String> = hash_chain);
 
 fn pool(workers: usize) -> Pool {

@@ -1,7 +1,11 @@
 //! Pieces shared by the examples: command-line parsing (every example), the
 //! bus stages of `cosax_bus` (reused unchanged by `coexpat_bus` and the
-//! pipeline bench), Python's `repr` of a string, and error reporting.
+//! pipeline bench), Python's `repr` of a string, and error reporting; in
+//! `bus_pipeline`, the whole pipeline run on a document in memory, for the
+//! bench and `compare`.
 #![allow(dead_code)]
+
+pub mod bus_pipeline;
 
 use std::io::Write;
 use std::path::Path;

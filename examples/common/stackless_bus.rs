@@ -1,5 +1,5 @@
 //! The bus stages as the compiler's stackless coroutines (feature
-//! `nightly`), for `benches/pipeline.rs`. In a file of its own because
+//! `nightly`), for the pipeline bench and the `compare` example. In a file of its own because
 //! `yield` does not even parse on stable, inside a `cfg`-disabled module.
 
 use std::io::Write;
@@ -81,14 +81,14 @@ fn bus_info_printer<'a, 'd: 'a>(
     Stackless(Box::pin(
         #[coroutine]
         move |mut bus: Bus<'d>| loop {
-            let _ = super::write_bus(&mut out, &bus);
+            let _ = crate::common::bus_pipeline::write_bus(&mut out, &bus);
             bus = yield;
         },
     ))
 }
 
 pub fn run(doc: &str) -> usize {
-    let mut out = super::Lines::default();
+    let mut out = crate::common::bus_pipeline::Lines::default();
     {
         let direction = filter_on_field("direction", "North Bound", bus_info_printer(&mut out));
         let route = filter_on_field("route", "22", direction);
