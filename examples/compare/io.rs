@@ -16,6 +16,8 @@
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::sys::{soft_limit, sysctl};
@@ -139,17 +141,38 @@ fn listener() -> std::io::Result<std::net::TcpListener> {
     Ok(std::net::TcpListener::from(fd))
 }
 
-/// Starts the echo server on a thread of its own; returns its address.
-fn start_server() -> SocketAddr {
+/// The echo server, on a thread of its own; stopped and joined when
+/// dropped, so that the process ends with nothing left running.
+struct EchoServer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for EchoServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop, which then sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts the echo server.
+fn start_server() -> EchoServer {
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::clone(&stop);
+    let thread = std::thread::spawn(move || {
         let rt = corio::Runtime::multi_thread().build().expect("runtime");
         rt.run(move || {
             let listener = listener()
                 .and_then(corio::net::TcpListener::from_std)
                 .expect("listen on loopback");
             tx.send(listener.local_addr().expect("address")).unwrap();
-            loop {
+            while !stopping.load(Ordering::SeqCst) {
                 let Ok((mut conn, _)) = listener.accept() else {
                     // Out of descriptors: the unit's connect times out
                     // and the run reports it.
@@ -166,9 +189,15 @@ fn start_server() -> SocketAddr {
                     }
                 });
             }
+            // Returning ends the runtime: the connections' tasks are
+            // cancelled.
         })
     });
-    rx.recv().expect("the echo server starts")
+    EchoServer {
+        addr: rx.recv().expect("the echo server starts"),
+        stop,
+        thread: Some(thread),
+    }
 }
 
 /// Runs one strategy with `n` units in a child process.
@@ -229,7 +258,8 @@ fn run_child(key: &str, n: usize, addr: SocketAddr, secs: f64) -> Result<IoPoint
 }
 
 pub fn run(args: &Args) -> Vec<IoLine> {
-    let addr = start_server();
+    let server = start_server();
+    let addr = server.addr;
     let budget_kib = args.mem_mib as f64 * 1024.0;
     let mut lines = Vec::new();
     for &key in STRATEGIES {
