@@ -165,6 +165,32 @@ fn a_busy_worker_stalls_only_its_started_groups() {
 }
 
 #[test]
+fn a_lone_group_behind_a_busy_worker_is_taken() {
+    two_workers().run(|| {
+        // A thief leaves a sibling's lone, new group alone for a moment (a
+        // join usually follows the spawn); it must take it all the same
+        // when the sibling never gets to it.
+        for _ in 0..20 {
+            let done = Arc::new(AtomicUsize::new(0));
+            let flag = done.clone();
+            let handle = corio::spawn(move || {
+                flag.store(1, Ordering::SeqCst);
+                thread::current().id()
+            });
+            let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while done.load(Ordering::SeqCst) == 0 {
+                assert!(
+                    std::time::Instant::now() < give_up,
+                    "the lone group was never taken"
+                );
+                std::hint::spin_loop();
+            }
+            assert_ne!(handle.join().unwrap(), thread::current().id());
+        }
+    });
+}
+
+#[test]
 fn spawn_local_stays_on_the_spawning_worker() {
     two_workers().run(|| {
         let here = thread::current().id();

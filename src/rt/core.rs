@@ -91,6 +91,25 @@ pub(crate) struct WorkerCtx {
     pub(crate) index: usize,
     /// Unstarted groups spawned here, and stolen batches.
     pub(crate) local: crossbeam_deque::Worker<Group>,
+    /// Per sibling: its queued-groups count when this worker last left a
+    /// lone group of its alone (see `Pool::find_group`).
+    pub(crate) lone_seen: Box<[std::cell::Cell<usize>]>,
+}
+
+impl WorkerCtx {
+    pub(crate) fn new(
+        pool: Arc<Pool>,
+        index: usize,
+        local: crossbeam_deque::Worker<Group>,
+    ) -> Self {
+        let lone_seen = (0..pool.size()).map(|_| std::cell::Cell::new(0)).collect();
+        WorkerCtx {
+            pool,
+            index,
+            local,
+            lone_seen,
+        }
+    }
 }
 
 /// A runtime's thread-local state (one worker's, in a multi-worker
@@ -276,7 +295,7 @@ impl Core {
         if task.is_some() {
             self.live.set(self.live.get() - 1);
             if let Some(worker) = &self.worker {
-                worker.pool.task_done();
+                worker.pool.task_done(worker.index);
             }
         }
         // The task (and its finished coroutine's stack) drops here, outside

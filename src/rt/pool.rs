@@ -11,18 +11,34 @@
 //! with a swap, which coalesces wake-ups).
 
 use std::any::Any;
-use std::iter;
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crossbeam_deque::{Steal, Stealer, Worker};
+use crossbeam_utils::CachePadded;
 
 use std::task::{Poll, Waker};
 
-use super::core::RuntimeShared;
+use super::core::{RuntimeShared, WorkerCtx};
 use super::dump::Dump;
 use super::group::Group;
 use crate::util::lock;
+
+/// How long a thief leaves a sibling's lone, newly queued group alone
+/// (see [`Pool::steal_group`]).
+pub(crate) const LONE_GROUP_WAIT: Duration = Duration::from_millis(1);
+
+/// What a worker looking for a group found.
+pub(crate) enum Found {
+    /// A group to start.
+    Group(Group),
+    /// Only a sibling's lone, newly queued group: look again after
+    /// [`LONE_GROUP_WAIT`], without being marked as sleeping.
+    Later,
+    /// No group anywhere.
+    Nothing,
+}
 
 /// What all workers of one runtime share.
 pub(crate) struct Pool {
@@ -31,9 +47,16 @@ pub(crate) struct Pool {
     pub(crate) workers: Box<[Arc<RuntimeShared>]>,
     /// Per worker: asleep in its poller, or about to be, and not yet woken.
     sleeping: Box<[AtomicBool]>,
-    sleepers: AtomicUsize,
-    /// Tasks of the whole runtime not yet finished, started or not.
-    live: AtomicUsize,
+    sleepers: CachePadded<AtomicUsize>,
+    /// Per worker: how many groups it has queued (wrapping), written by
+    /// that worker only. Tells a thief whether a lone group it saw before
+    /// is still the same one.
+    queued: Box<[CachePadded<AtomicUsize>]>,
+    /// Per worker: tasks it created minus tasks it finished (so one may be
+    /// negative); their sum is the runtime's tasks not yet finished,
+    /// started or not. One padded counter per worker, so that a spawn
+    /// touches no cache line another worker writes.
+    live: Box<[CachePadded<AtomicIsize>]>,
     shutdown: AtomicBool,
     /// The first panic that escaped a worker's scheduler.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
@@ -82,9 +105,10 @@ impl Pool {
             sleeping: workers.iter().map(|_| AtomicBool::new(false)).collect(),
             dumps: workers.iter().map(|_| Mutex::default()).collect(),
             dumps_pending: workers.iter().map(|_| AtomicBool::new(false)).collect(),
+            live: workers.iter().map(|_| CachePadded::default()).collect(),
+            queued: workers.iter().map(|_| CachePadded::default()).collect(),
             workers: workers.into_boxed_slice(),
-            sleepers: AtomicUsize::new(0),
-            live: AtomicUsize::new(0),
+            sleepers: CachePadded::new(AtomicUsize::new(0)),
             shutdown: AtomicBool::new(false),
             panic: Mutex::new(None),
         };
@@ -99,7 +123,13 @@ impl Pool {
     /// After a group was queued: wakes one sleeping worker, if any sleeps,
     /// so that it can take the group.
     #[inline]
-    pub(crate) fn queued(&self) {
+    pub(crate) fn queued(&self, index: usize) {
+        // Only worker `index` writes its count; other workers read it.
+        let count = &self.queued[index];
+        count.store(
+            count.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
         // Pairs with the fence in `sleep_or_find`: either the sleeper sees
         // the group or this sees the sleeper.
         fence(Ordering::SeqCst);
@@ -121,27 +151,59 @@ impl Pool {
         }
     }
 
-    /// Takes a group for worker `index`: its own deque first, then a batch
-    /// stolen from a sibling.
-    pub(crate) fn find_group(&self, index: usize, local: &Worker<Group>) -> Option<Group> {
-        if let Some(group) = local.pop() {
-            return Some(group);
+    /// Takes a group for `worker`: its own deque first, then a batch stolen
+    /// from a sibling.
+    pub(crate) fn find_group(&self, worker: &WorkerCtx) -> Found {
+        if let Some(group) = worker.local.pop() {
+            return Found::Group(group);
         }
-        self.steal_group(index, local)
+        self.steal_group(worker)
     }
 
-    /// Steals a batch from a sibling into `local`, and takes one of it.
-    fn steal_group(&self, index: usize, local: &Worker<Group>) -> Option<Group> {
+    /// Steals a batch from a sibling into `worker`'s deque, and takes one
+    /// of it. Siblings are tried in turn, starting after this worker, so
+    /// that thieves spread over their victims.
+    fn steal_group(&self, worker: &WorkerCtx) -> Found {
         let n = self.stealers.len();
-        iter::repeat_with(|| {
-            // Siblings in turn, starting after this worker, so that thieves
-            // spread over their victims.
-            (1..n)
-                .map(|k| self.stealers[(index + k) % n].steal_batch_and_pop(local))
-                .collect::<Steal<Group>>()
-        })
-        .find(|s| !s.is_retry())
-        .and_then(Steal::success)
+        // A runtime that shuts down wants every group found, lone or not.
+        let patient = !self.is_shutting_down();
+        loop {
+            let (mut retry, mut later) = (false, false);
+            for k in 1..n {
+                let victim = (worker.index + k) % n;
+                let stealer = &self.stealers[victim];
+                if stealer.is_empty() {
+                    continue;
+                }
+                if patient && self.is_fresh_lone_group(worker, victim) {
+                    later = true;
+                    continue;
+                }
+                match stealer.steal_batch_and_pop(&worker.local) {
+                    Steal::Success(group) => return Found::Group(group),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !retry {
+                return if later { Found::Later } else { Found::Nothing };
+            }
+        }
+    }
+
+    /// Whether `victim` is awake with exactly one queued group that
+    /// `worker` has not seen there before. Such a group is left alone for
+    /// [`LONE_GROUP_WAIT`]: its worker most likely starts it in a moment
+    /// (a spawn followed by a join does), and taking it would make that
+    /// join wait across threads, through a sleep and a wake-up. If no
+    /// group was queued there in the meantime, the next look takes it, so
+    /// a group behind a worker stuck in a long computation still moves.
+    fn is_fresh_lone_group(&self, worker: &WorkerCtx, victim: usize) -> bool {
+        if self.stealers[victim].len() != 1 || self.sleeping[victim].load(Ordering::Relaxed) {
+            return false;
+        }
+        let queued = self.queued[victim].load(Ordering::Relaxed);
+        worker.lone_seen[victim].replace(queued) != queued
     }
 
     /// Whether any group waits anywhere.
@@ -149,18 +211,25 @@ impl Pool {
         !local.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
     }
 
-    /// Marks worker `index` as about to sleep, then looks at the queues
-    /// once more. Returns a group if one turned up (and the worker is not
-    /// marked any more); `None` means sleep, then call [`woke`](Self::woke).
-    pub(crate) fn sleep_or_find(&self, index: usize, local: &Worker<Group>) -> Option<Group> {
-        self.sleeping[index].store(true, Ordering::Relaxed);
-        self.sleepers.fetch_add(1, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-        if self.has_groups(local) {
-            self.woke(index);
-            return self.find_group(index, local);
+    /// Marks `worker` as about to sleep, then looks at the queues once
+    /// more. [`Found::Nothing`] means sleep (then call
+    /// [`woke`](Self::woke)); otherwise the worker is not marked any more.
+    pub(crate) fn sleep_or_find(&self, worker: &WorkerCtx) -> Found {
+        loop {
+            self.sleeping[worker.index].store(true, Ordering::Relaxed);
+            self.sleepers.fetch_add(1, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            if !self.has_groups(&worker.local) {
+                return Found::Nothing;
+            }
+            self.woke(worker.index);
+            match self.find_group(worker) {
+                // Taken by another worker meanwhile: mark this one as
+                // sleeping again, or no spawn would wake it.
+                Found::Nothing => continue,
+                found => return found,
+            }
         }
-        None
     }
 
     /// Worker `index` is awake (by a notification, a timer or I/O).
@@ -170,24 +239,32 @@ impl Pool {
         }
     }
 
-    /// A task or group was created.
+    /// Worker `index` created a task or group.
     #[inline]
-    pub(crate) fn task_added(&self) {
-        self.live.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn task_added(&self, index: usize) {
+        // Only worker `index` writes its counter: a plain load and store
+        // would do but for the readers, which `fetch_add` orders.
+        self.live[index].fetch_add(1, Ordering::SeqCst);
     }
 
-    /// A task finished, or a group was discarded. The last one of a
-    /// runtime that shuts down wakes every worker, so that they can leave.
+    /// Worker `index` finished a task, or discarded a group. The last one
+    /// of a runtime that shuts down wakes every worker, so that they can
+    /// leave.
     #[inline]
-    pub(crate) fn task_done(&self) {
-        if self.live.fetch_sub(1, Ordering::AcqRel) == 1 && self.is_shutting_down() {
+    pub(crate) fn task_done(&self, index: usize) {
+        // SeqCst: of two workers finishing the last two tasks at once, the
+        // later one's sum sees both decrements.
+        self.live[index].fetch_sub(1, Ordering::SeqCst);
+        if self.is_shutting_down() && self.live() == 0 {
             self.notify_all();
         }
     }
 
     /// Tasks of the runtime not yet finished.
     pub(crate) fn live(&self) -> usize {
-        self.live.load(Ordering::Acquire)
+        let sum: isize = self.live.iter().map(|c| c.load(Ordering::SeqCst)).sum();
+        debug_assert!(sum >= 0, "more tasks finished than created");
+        sum.max(0) as usize
     }
 
     pub(crate) fn is_shutting_down(&self) -> bool {
@@ -207,10 +284,10 @@ impl Pool {
     }
 
     /// Discards every queued group (without mapping a stack).
-    pub(crate) fn discard_groups(&self, index: usize, local: &Worker<Group>) {
-        while let Some(group) = self.find_group(index, local) {
+    pub(crate) fn discard_groups(&self, worker: &WorkerCtx) {
+        while let Found::Group(group) = self.find_group(worker) {
             group.discard();
-            self.task_done();
+            self.task_done(worker.index);
         }
     }
 

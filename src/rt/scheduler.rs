@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::core::{Core, CurrentTask, CURRENT_TASK, GROUP_MARK, IO_POLL_INTERVAL};
 use super::group::Group;
+use super::pool::{Found, LONE_GROUP_WAIT};
 use super::task::Task;
 use crate::coro;
 
@@ -73,16 +74,24 @@ impl Core {
             if let Some(worker) = &self.worker {
                 // Nothing runnable here: start a group from any queue, and
                 // only when there is none, sleep.
-                let found = worker
-                    .pool
-                    .find_group(worker.index, &worker.local)
-                    .or_else(|| worker.pool.sleep_or_find(worker.index, &worker.local));
-                if let Some(group) = found {
-                    self.start_and_queue(group);
-                    continue;
+                let found = match worker.pool.find_group(worker) {
+                    Found::Nothing => worker.pool.sleep_or_find(worker),
+                    found => found,
+                };
+                match found {
+                    Found::Group(group) => {
+                        self.start_and_queue(group);
+                        continue;
+                    }
+                    Found::Later => {
+                        let wait = next_timer.map_or(LONE_GROUP_WAIT, |t| t.min(LONE_GROUP_WAIT));
+                        self.turn(Some(wait));
+                    }
+                    Found::Nothing => {
+                        self.turn(next_timer);
+                        worker.pool.woke(worker.index);
+                    }
                 }
-                self.turn(next_timer);
-                worker.pool.woke(worker.index);
             } else {
                 self.turn(next_timer);
             }
@@ -139,7 +148,7 @@ impl Core {
                 // Unstarted groups are given up without mapping a stack;
                 // the workers keep turning until the last task anywhere has
                 // unwound, as it may wait on I/O or on another worker.
-                worker.pool.discard_groups(worker.index, &worker.local);
+                worker.pool.discard_groups(worker);
                 self.run_until(|core| core.live.get() == 0 && worker.pool.live() == 0);
                 worker.pool.leave(worker.index);
             }
@@ -168,11 +177,11 @@ impl Core {
             drop(_restore);
             drop(_current);
             if let Some(worker) = &self.worker {
-                worker.pool.task_done();
+                worker.pool.task_done(worker.index);
             }
         }
         if let Some(worker) = &self.worker {
-            worker.pool.discard_groups(worker.index, &worker.local);
+            worker.pool.discard_groups(worker);
         }
     }
 

@@ -86,10 +86,10 @@ impl Core {
             spawned_at,
             body,
         );
-        worker.pool.task_added();
+        worker.pool.task_added(worker.index);
         worker.local.push(group);
         self.run_queue.borrow_mut().push_back(GROUP_MARK);
-        worker.pool.queued();
+        worker.pool.queued(worker.index);
         JoinHandle {
             inner: join,
             task: handle,
@@ -144,7 +144,7 @@ impl Core {
             Some(err) => task_join.complete_caught(Err(err)),
         };
         if let Some(worker) = &self.worker {
-            worker.pool.task_added();
+            worker.pool.task_added(worker.index);
         }
         // SAFETY: forwarded from this function's contract.
         unsafe { self.install_task(stack, key, handle.clone(), name, spawned_at, body) };
@@ -175,7 +175,7 @@ impl Core {
             .expect("groups exist on worker threads only");
         if worker.pool.is_shutting_down() {
             group.discard();
-            worker.pool.task_done();
+            worker.pool.task_done(worker.index);
             return None;
         }
         let key = self.reserve_slot();
@@ -183,7 +183,7 @@ impl Core {
             // Cancelled before it started: its canceller completed it.
             self.free_slot(key);
             drop(group);
-            worker.pool.task_done();
+            worker.pool.task_done(worker.index);
             return None;
         }
         coro::ensure_handler();
@@ -193,7 +193,7 @@ impl Core {
                 self.free_slot(key);
                 let message = format!("corio: cannot start a spawned task: {err}");
                 (group.body)(Some(JoinError::Panicked(Box::new(message))));
-                worker.pool.task_done();
+                worker.pool.task_done(worker.index);
                 return None;
             }
         };

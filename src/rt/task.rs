@@ -6,8 +6,8 @@ use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use corosensei::Coroutine;
@@ -262,46 +262,60 @@ impl std::error::Error for JoinError {}
 /// The panic payload that unwinds a cancelled task from its park point.
 pub(crate) struct Cancelled;
 
-struct JoinSlot<T> {
-    result: Option<Result<T, JoinError>>,
-    waiter: Option<Waker>,
+/// Set in [`JoinInner::state`] once the result is written.
+const COMPLETE: u8 = 1;
+/// Set in [`JoinInner::state`] while a waiter's waker is stored.
+const WAITER: u8 = 2;
+
+/// Where a task leaves its result for its `JoinHandle`: a one-shot slot
+/// with one writer (the task, or the canceller of a task that never
+/// started) and one reader (the handle).
+///
+/// One state word orders them, as in `async-task`: the writer owns
+/// `result` until it sets `COMPLETE`, the reader owns it after; the reader
+/// owns `waiter` while `WAITER` is clear, the writer may read it once it has
+/// set `COMPLETE` and seen `WAITER` (it wakes it in place). No lock: a spawn and join costs
+/// a handful of atomic operations, not four lock round trips.
+pub(crate) struct JoinInner<T> {
+    state: AtomicU8,
+    result: UnsafeCell<Option<Result<T, JoinError>>>,
+    waiter: UnsafeCell<Option<Waker>>,
 }
 
-/// Where a task leaves its result for its `JoinHandle`.
-pub(crate) struct JoinInner<T> {
-    slot: Mutex<JoinSlot<T>>,
-    /// Set, under the lock, when the result is in; read without the lock
-    /// too, by the scheduler's check after every task switch (is the main
-    /// task done?).
-    finished: AtomicBool,
-}
+// SAFETY: the cells are handed between the two sides by `state` (see the
+// type's docs), never accessed by both at once; the result may be dropped
+// or taken on either thread, hence `T: Send`. The waker is `Send + Sync`.
+unsafe impl<T: Send> Send for JoinInner<T> {}
+// SAFETY: as for `Send`: `&JoinInner` gives access to the cells only
+// through the protocol on `state`.
+unsafe impl<T: Send> Sync for JoinInner<T> {}
 
 impl<T> JoinInner<T> {
     pub(crate) fn new() -> Self {
         JoinInner {
-            slot: Mutex::new(JoinSlot {
-                result: None,
-                waiter: None,
-            }),
-            finished: AtomicBool::new(false),
+            state: AtomicU8::new(0),
+            result: UnsafeCell::new(None),
+            waiter: UnsafeCell::new(None),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, JoinSlot<T>> {
-        // The slot holds plain data, so a panic while it was locked leaves
-        // nothing half-updated.
-        crate::util::lock(&self.slot)
-    }
-
+    /// Writes the result and wakes the waiter. Called once, by the one
+    /// writer.
     pub(crate) fn complete(&self, result: Result<T, JoinError>) {
-        let waiter = {
-            let mut slot = self.lock();
-            slot.result = Some(result);
-            self.finished.store(true, Ordering::Release);
-            slot.waiter.take()
-        };
-        if let Some(waiter) = waiter {
-            waiter.wake();
+        // SAFETY: `COMPLETE` is not set yet, so the writer (this call, the
+        // only one) owns `result`.
+        unsafe { *self.result.get() = Some(result) };
+        // Release: the reader that sees COMPLETE sees the result. Acquire:
+        // if WAITER was set, the waker written before it is visible.
+        let previous = self.state.fetch_or(COMPLETE, Ordering::AcqRel);
+        if previous & WAITER != 0 {
+            // SAFETY: WAITER was set and COMPLETE is now, so the reader
+            // never writes `waiter` again (its attempts to clear WAITER fail
+            // on COMPLETE); it may still read it, as this does. The waker
+            // stays in place and drops with the slot.
+            if let Some(waiter) = unsafe { (*self.waiter.get()).as_ref() } {
+                waiter.wake_by_ref();
+            }
         }
     }
 
@@ -324,29 +338,69 @@ impl<T> JoinInner<T> {
         }));
     }
 
+    #[inline]
     pub(crate) fn is_done(&self) -> bool {
-        self.finished.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) & COMPLETE != 0
     }
 
+    /// Takes the result, if it is in and was not taken yet. Reader side
+    /// only.
     pub(crate) fn take(&self) -> Option<Result<T, JoinError>> {
-        self.lock().result.take()
+        if !self.is_done() {
+            return None;
+        }
+        // SAFETY: COMPLETE is set (acquire), so the writer is done with
+        // `result` and the reader (the caller) owns it.
+        unsafe { (*self.result.get()).take() }
     }
 
-    /// `Future::poll` for anything that waits on this slot.
+    /// `Future::poll` for the reader of this slot.
     pub(crate) fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
-        let mut slot = self.lock();
-        if self.finished.load(Ordering::Acquire) {
-            return Poll::Ready(
-                slot.result
-                    .take()
-                    .expect("a join handle polled again after it returned"),
-            );
+        let state = self.state.load(Ordering::Acquire);
+        if state & COMPLETE == 0 && self.store_waker(state, cx.waker()) {
+            return Poll::Pending;
         }
-        match &mut slot.waiter {
-            Some(w) => w.clone_from(cx.waker()),
-            none => *none = Some(cx.waker().clone()),
+        Poll::Ready(
+            self.take()
+                .expect("a join handle polled again after it returned"),
+        )
+    }
+
+    /// Leaves `waker` for the writer. Returns `false` if the result came
+    /// in meanwhile (then no waker is left behind).
+    fn store_waker(&self, state: u8, waker: &Waker) -> bool {
+        if state & WAITER != 0 {
+            // SAFETY: while WAITER is set nobody writes `waiter`: the
+            // writer only reads it (to wake it), and the reader writes it
+            // only after clearing WAITER below.
+            if unsafe { (*self.waiter.get()).as_ref() }.is_some_and(|w| w.will_wake(waker)) {
+                return true;
+            }
+            // Take the waker back before replacing it; fails once
+            // COMPLETE is set (the writer owns the old waker then).
+            if self
+                .state
+                .compare_exchange(WAITER, 0, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                return false;
+            }
         }
-        Poll::Pending
+        // SAFETY: WAITER is clear, so the reader owns `waiter`.
+        unsafe { *self.waiter.get() = Some(waker.clone()) };
+        // Release: the writer that sees WAITER sees the waker.
+        match self
+            .state
+            .compare_exchange(0, WAITER, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => true,
+            Err(_) => {
+                // COMPLETE came in: the waker is not needed.
+                // SAFETY: WAITER is still clear, so the reader owns it.
+                drop(unsafe { (*self.waiter.get()).take() });
+                false
+            }
+        }
     }
 }
 

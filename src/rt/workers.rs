@@ -42,11 +42,7 @@ pub(crate) fn start(
     let local0 = locals.remove(0);
     for (offset, local) in locals.into_iter().enumerate() {
         let index = offset + 1;
-        let worker = WorkerCtx {
-            pool: pool.clone(),
-            index,
-            local,
-        };
+        let worker = WorkerCtx::new(pool.clone(), index, local);
         let shared = shareds[index].clone();
         let handle = thread::Builder::new()
             .name(format!("corio-worker-{index}"))
@@ -54,11 +50,7 @@ pub(crate) fn start(
             .unwrap_or_else(|e| panic!("corio::run: cannot start worker thread {index}: {e}"));
         threads.handles.push(handle);
     }
-    let worker0 = WorkerCtx {
-        pool,
-        index: 0,
-        local: local0,
-    };
+    let worker0 = WorkerCtx::new(pool, 0, local0);
     (worker0, threads)
 }
 
