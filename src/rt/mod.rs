@@ -171,6 +171,7 @@ mod signal;
 mod spawn;
 mod task;
 mod timers;
+mod waker;
 mod workers;
 
 use std::io;

@@ -6,16 +6,16 @@ use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::Waker;
 
 use corosensei::{Coroutine, Yielder};
 
-use super::core::{Core, WorkerCtx, GROUP_MARK};
+use super::core::{current_task, Core, WorkerCtx, GROUP_MARK};
 use super::dump::{TaskStatus, WaitReason};
 use super::group::Group;
 use super::task::{
     Home, JoinError, JoinHandle, JoinInner, Task, TaskCoroutine, TaskHandle, TaskId, TaskKey,
 };
+use super::waker::TaskWaker;
 use crate::coro::{self, Frame, Park};
 use crate::stack::{PooledStack, StackError};
 
@@ -231,20 +231,24 @@ impl Core {
     ) {
         let bounds = Frame::bounds(&stack);
         let frame_name = name.clone();
-        let task_handle = handle.clone();
         let entry = move |yielder: &Yielder<(), ()>, ()| {
             let frame = Frame::new(bounds, frame_name, Park::Inline(yielder));
             coro::set_current(&frame);
+            // `run_task` made this task the current one before resuming it.
+            let cancelled = current_task().is_some_and(|task| task.handle.is_cancelled());
             // Completed on the task's own stack while its frame is still
             // current.
-            body(task_handle.is_cancelled().then_some(JoinError::Cancelled));
+            body(cancelled.then_some(JoinError::Cancelled));
         };
         // SAFETY: forwarded from this function's contract: the coroutine
         // is driven to completion or dropped before the body's borrows end.
         let coroutine: TaskCoroutine = unsafe { Coroutine::with_stack_unchecked(stack, entry) };
+        // SAFETY: the waker is kept in the task beside `handle`, which
+        // outlives it (see `Task::waker`).
+        let waker = unsafe { TaskWaker::borrowing(&handle) };
         let task = Rc::new(Task {
-            waker: Waker::from(handle.clone()),
             handle,
+            waker,
             key,
             name,
             spawned_at,

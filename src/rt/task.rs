@@ -8,13 +8,14 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 use corosensei::Coroutine;
 
 use super::core::RuntimeShared;
 use super::dump::{TaskStatus, WaitReason};
 use super::timers::TimerId;
+use super::waker::TaskWaker;
 use crate::stack::PooledStack;
 
 /// Where a task lives in its runtime's task table. The generation tells a
@@ -128,7 +129,7 @@ impl TaskHandle {
     pub(crate) fn cancel(&self) -> bool {
         let previous = self.state.fetch_or(CANCELLED, Ordering::AcqRel);
         if previous & STARTED != 0 {
-            self.wake();
+            self.wake_task();
         }
         previous == 0
     }
@@ -139,20 +140,11 @@ impl TaskHandle {
         self.state.load(Ordering::Acquire) & CANCELLED != 0
     }
 
-    fn wake(&self) {
+    /// Wakes the task where it lives, if it has started.
+    pub(crate) fn wake_task(&self) {
         if let Some(home) = self.home() {
             home.worker.wake(home.key);
         }
-    }
-}
-
-impl Wake for TaskHandle {
-    fn wake(self: Arc<Self>) {
-        TaskHandle::wake(&self);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        TaskHandle::wake(self);
     }
 }
 
@@ -170,9 +162,11 @@ pub(crate) struct Task {
     pub(crate) handle: Arc<TaskHandle>,
     /// Its slot in this worker's task table (also in `handle`'s home).
     pub(crate) key: TaskKey,
-    /// A waker for `handle`, made once, so a wait lends it instead of
-    /// cloning an `Arc` each time.
-    pub(crate) waker: Waker,
+    /// A waker for `handle` that shares `handle`'s reference, so a wait
+    /// lends it instead of cloning an `Arc` each time. It lives exactly as
+    /// long as `handle` (same struct, neither is ever replaced); its drop
+    /// gives nothing back.
+    pub(crate) waker: TaskWaker,
     pub(crate) name: Option<Box<str>>,
     pub(crate) spawned_at: &'static Location<'static>,
     /// Runnable (in the run queue), running, or parked.
