@@ -97,11 +97,17 @@ fn check(source: &str, data: &[u8], result: Result<(), Error>) {
         line >= 1 && column >= 1 && line <= lines,
         "{source}: {error} is outside the document"
     );
-    let longest = data
-        .split(|&b| b == b'\n')
-        .map(<[u8]>::len)
-        .max()
-        .unwrap_or(0);
+    let utf16 = source == "sax" && matches!(data, [0xFE, 0xFF, ..] | [0xFF, 0xFE, ..]);
+    let longest = if utf16 {
+        // A line of UTF-16 has fewer characters than the document has
+        // code units; its bytes say nothing of where its lines end.
+        data.len() / 2
+    } else {
+        data.split(|&b| b == b'\n')
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0)
+    };
     assert!(
         column <= longest as u64 + 2,
         "{source}: {error} is past the end of every line"
@@ -116,17 +122,20 @@ fn check(source: &str, data: &[u8], result: Result<(), Error>) {
     }
 }
 
+/// Whether the error says the document cannot be decoded (the messages
+/// of the sources, and of the decoders, which begin with no document
+/// text, unlike a syntax error's).
 fn is_about_encoding(e: &XmlError) -> bool {
     let m = e.message.to_ascii_lowercase();
     [
-        "utf",
-        "surrogate",
-        "decod",
-        "invalid data",
-        "unexpected end of stream",
+        "the document is not",
+        "the document cannot be decoded",
+        "invalid utf-8",
+        "incomplete utf-8",
+        "unpaired surrogate",
     ]
     .iter()
-    .any(|w| m.contains(w))
+    .any(|w| m.starts_with(w))
 }
 
 fuzz_target!(|data: &[u8]| {
