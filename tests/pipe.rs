@@ -486,6 +486,50 @@ fn malformed_xml_names_file_line_and_column() {
     }
 }
 
+/// Line and column of the `XmlError` in `err`.
+fn xml_position(err: &pipe::Error) -> (u64, u64) {
+    let e = err.downcast_ref::<XmlError>();
+    let e = e.unwrap_or_else(|| panic!("an XmlError, not {err:?}"));
+    (e.line, e.column)
+}
+
+/// UTF-16 (after a byte order mark), little-endian, from code units.
+fn utf16le(units: &[u16]) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+    bytes
+}
+
+#[test]
+fn sax_reports_an_unpaired_utf16_surrogate_where_it_is() {
+    // "<a>\nxy" then a lone high surrogate, then "</a>".
+    let mut units: Vec<u16> = "<a>\nxy".encode_utf16().collect();
+    units.push(0xD800);
+    units.extend("</a>".encode_utf16());
+    let err = xml::sax(&utf16le(&units)[..], Vec::new()).unwrap_err();
+    assert_eq!(xml_position(&err), (2, 3), "{err}");
+    assert!(err.to_string().contains("not UTF-16"), "{err}");
+
+    // A lone low surrogate, and an odd byte at the end.
+    let mut units: Vec<u16> = "<a>".encode_utf16().collect();
+    units.push(0xDC00);
+    let err = xml::sax(&utf16le(&units)[..], Vec::new()).unwrap_err();
+    assert_eq!(xml_position(&err), (1, 4), "{err}");
+    let mut bytes = utf16le(&"<a>".encode_utf16().collect::<Vec<_>>());
+    bytes.push(b'x');
+    let err = xml::sax(&bytes[..], Vec::new()).unwrap_err();
+    assert_eq!(xml_position(&err), (1, 4), "{err}");
+}
+
+#[test]
+fn sax_reports_a_utf8_character_cut_off_by_the_end_where_it_starts() {
+    // U+FEF9, then the first byte of a three-byte character, then the end.
+    let err = xml::sax(&b"\xEF\xBB\xB9\xE2"[..], Vec::new()).unwrap_err();
+    assert_eq!(xml_position(&err), (1, 2), "{err}");
+    let err = xml::sax(&b"<a>\n\xC3"[..], Vec::new()).unwrap_err();
+    assert_eq!(xml_position(&err), (2, 1), "{err}");
+}
+
 /// The bus stages, written once, behind both parsers.
 fn bus_routes<'a, 'd: 'a>(out: &'a mut Vec<String>) -> Consumer<'a, Event<'d>> {
     let printer = pipe::sink_fn(move |bus: Bus<'d>| {

@@ -43,7 +43,7 @@ use quick_xml::events::Event as QEvent;
 
 use super::{Error, Sink};
 
-mod utf8;
+mod decoding;
 
 /// One parsing event, as a SAX content handler sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -245,43 +245,12 @@ fn sax_impl<R: Read, S: Sink<Event<'static>>>(
         .trim_whitespace(false)
         .whitespace_to_characters(false)
         .cdata_to_characters(false);
-    let mut reader = config.create_reader(utf8::Utf8Position::new(input));
+    let mut reader = config.create_reader(decoding::DecodePosition::new(input));
     let (mut depth, mut seen_root) = (0usize, false);
     loop {
         let event = match reader.next() {
             Ok(event) => event,
-            Err(e) => {
-                // A read error of the file itself, not of the XML in it.
-                if let xml_rs::reader::ErrorKind::Io(io) = e.kind() {
-                    let io = std::io::Error::new(io.kind(), io.to_string());
-                    return Err(match path {
-                        Some(path) => Error::file(path, io),
-                        None => Error::new(io),
-                    });
-                }
-                let pos = xml_rs::common::Position::position(&e);
-                let (mut line, mut column) = (pos.row + 1, pos.column + 1);
-                let mut message = None;
-                if let xml_rs::reader::ErrorKind::Utf8(_) = e.kind() {
-                    // xml-rs reports 1:1 for a decoding error: say where
-                    // the first invalid byte is, as `Document::open` does.
-                    if let Some(at) = reader.source().first_invalid() {
-                        (line, column) = at;
-                        message = Some("the document is not UTF-8".to_string());
-                    }
-                }
-                return Err(Error::new(XmlError {
-                    path: path.map(Path::to_path_buf),
-                    line,
-                    column,
-                    message: message.unwrap_or_else(|| {
-                        // The parser's message starts with the position.
-                        let full = e.to_string();
-                        let prefix = format!("{pos} ");
-                        full.strip_prefix(&prefix).unwrap_or(&full).to_string()
-                    }),
-                }));
-            }
+            Err(e) => return Err(sax_error(&mut reader, &e, path)),
         };
         match event {
             XmlEvent::StartElement {
@@ -323,6 +292,61 @@ fn sax_impl<R: Read, S: Sink<Event<'static>>>(
         }
     }
     target.close()
+}
+
+/// The error of the SAX source for an error of xml-rs: a read error of
+/// the input itself, or malformed XML with its position.
+fn sax_error<R: Read>(
+    reader: &mut xml_rs::EventReader<decoding::DecodePosition<R>>,
+    e: &xml_rs::reader::Error,
+    path: Option<&Path>,
+) -> Error {
+    use xml_rs::reader::ErrorKind;
+
+    if let ErrorKind::Io(io) = e.kind() {
+        if reader.source().read_failed() {
+            let io = std::io::Error::new(io.kind(), io.to_string());
+            return match path {
+                Some(path) => Error::file(path, io),
+                None => Error::new(io),
+            };
+        }
+    }
+    let pos = xml_rs::common::Position::position(e);
+    let (mut line, mut column) = (pos.row + 1, pos.column + 1);
+    let mut message = None;
+    match e.kind() {
+        // xml-rs reports a decoding error at 1:1, and one in UTF-16 (or in
+        // a declared encoding) as an I/O error without a position: say
+        // where the first undecodable character is, as `Document::open`
+        // does.
+        ErrorKind::Utf8(_) | ErrorKind::UnexpectedEof | ErrorKind::Io(_) => {
+            // The parser may stop before the input ends, on a character
+            // the end cuts off: read on until the culprit is found.
+            let source = reader.source_mut();
+            source.find_invalid();
+            if let Some(at) = source.first_invalid() {
+                (line, column) = at;
+                message = Some(format!("the document is not {}", source.encoding()));
+            } else if let ErrorKind::Io(io) = e.kind() {
+                let at = xml_rs::common::Position::position(reader);
+                (line, column) = (at.row + 1, at.column + 1);
+                message = Some(format!("the document cannot be decoded: {io}"));
+            }
+        }
+        _ => {}
+    }
+    Error::new(XmlError {
+        path: path.map(Path::to_path_buf),
+        line,
+        column,
+        message: message.unwrap_or_else(|| {
+            // The parser's message starts with the position.
+            let full = e.to_string();
+            let prefix = format!("{pos} ");
+            full.strip_prefix(&prefix).unwrap_or(&full).to_string()
+        }),
+    })
 }
 
 /// Sends text as expat reports it: each `'\n'` as a piece of its own, and

@@ -45,8 +45,10 @@
 //! and the wait undoes itself: it leaves the waiter list, and whatever was
 //! already handed to it (a message, a queue item, the lock, a permit) goes
 //! on to the next waiter or back where it came from. Nothing is lost and
-//! no other waiter misses its wake-up. A task cancelled while holding a
-//! [`MutexGuard`] or [`SemaphorePermit`] releases it as it unwinds.
+//! no other waiter misses its wake-up (a message or queue item given back
+//! this way loses its place in the FIFO order; see [`channel`]). A task
+//! cancelled while holding a [`MutexGuard`] or [`SemaphorePermit`]
+//! releases it as it unwinds.
 
 pub mod channel;
 mod event;

@@ -18,8 +18,11 @@ use crate::rt::WaitReason;
 ///   [`task_done`](Queue::task_done) for it; [`join`](Queue::join) waits
 ///   until there are none left.
 /// - A task cancelled in `get` after an item was handed to it gives the
-///   item back to the front of the queue; a task cancelled in `put` before
-///   its item was taken has not put it.
+///   item back to the front of the queue (or to the next blocked getter);
+///   a task cancelled in `put` before its item was taken has not put it.
+///   An item given back loses its place in the FIFO order: it may come
+///   out after items put later, and items given back by several getters
+///   come out last given back, first.
 ///
 /// ```
 /// use std::sync::Arc;

@@ -22,7 +22,8 @@
 //!
 //! # Semantics
 //!
-//! - Messages from one sender arrive in the order they were sent.
+//! - Messages from one sender arrive in the order they were sent, except
+//!   for a message given back by a cancelled receiver (see below).
 //! - A blocked receiver is handed the next message directly, oldest
 //!   receiver first; blocked senders complete in the order they blocked.
 //! - `bounded(0)` is a rendezvous channel: `send` returns once a receiver
@@ -43,6 +44,14 @@
 //! after a message was handed to it, but before it ran, gives the message
 //! back: it goes to the next blocked receiver or to the front of the
 //! buffer (even past the capacity), so nothing is lost.
+//!
+//! Such a message keeps its place in no order: it may be received after
+//! later messages of its sender that another receiver took in the
+//! meantime, and messages given back by several receivers reach the front
+//! of the buffer in the order the receivers unwind, so the last one given
+//! back is received first. Only a cancellation of a receiver that was
+//! handed a message does this; without one, each sender's messages arrive
+//! in order.
 
 mod chan;
 mod error;
