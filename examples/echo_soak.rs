@@ -23,10 +23,14 @@
 //! run, at most 30), the RSS must stay flat: its growth over the first sample
 //! after the warm-up is at most `--rss-tolerance-mib` (default 16).
 //!
+//! Once the clients are done, the server is told to stop (its standard
+//! input closes): its runtime unwinds its tasks and it exits.
+//!
 //! Prints a Markdown table of the figures: messages echoed (round trips),
 //! bytes each way, bytes lost and wrong, connection errors, the RSS
-//! samples. Exits with status 1 if any byte was lost or wrong, a
-//! connection failed, or the RSS grew past the tolerance.
+//! samples, the server's exit. Exits with status 1 if any byte was lost or
+//! wrong, a connection failed, the RSS grew past the tolerance, or the
+//! server did not exit cleanly.
 
 mod common;
 
@@ -211,17 +215,21 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// The child's side: `echo_server`'s code on a free port, until standard
-/// input closes (the parent is done or gone).
+/// input closes (the parent is done or gone). Then the main task returns,
+/// and the runtime unwinds the server's tasks before the process exits.
 fn serve() {
-    std::thread::spawn(|| {
+    let done = Arc::new(corio::sync::Event::new());
+    let set_done = done.clone();
+    std::thread::spawn(move || {
         let _ = std::io::stdin().read_to_end(&mut Vec::new());
-        std::process::exit(0);
+        set_done.set();
     });
-    corio::run(|| {
+    corio::run(move || {
         let sock = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = sock.local_addr().expect("bound address");
         common::echo::log_err(format_args!("listening on {addr}"));
-        common::echo::server(sock, None);
+        let _server = corio::spawn(move || common::echo::server(sock, None));
+        done.wait();
     });
 }
 
@@ -398,6 +406,10 @@ fn main() {
     let mut failed = false;
     if lost != 0 || wrong != 0 || conn_errors != 0 || echoed != sent {
         eprintln!("echo_soak: FAILED: bytes were lost or wrong, or connections failed");
+        failed = true;
+    }
+    if !status.success() {
+        eprintln!("echo_soak: FAILED: the server did not shut down cleanly");
         failed = true;
     }
     if after.is_empty() {
