@@ -388,7 +388,7 @@ fn main() {
     );
     println!("| warm-up | {warmup} s |");
     println!(
-        "| server RSS after warm-up, first / min / max | {} / {} / {} MiB |",
+        "| server RSS after warm-up, first / min / max | {} / {} / {} MiB ({base} / {min} / {max} KiB) |",
         mib(base),
         mib(min),
         mib(max)
