@@ -178,3 +178,72 @@ fn echo_server_keeps_serving_after_its_stdout_is_closed() {
     stderr.read_to_string(&mut rest).unwrap();
     assert!(!rest.contains("panicked"), "{rest}");
 }
+
+/// The figure `name` of a Markdown table of `| name | value |` rows.
+fn table_value<'a>(out: &'a str, name: &str) -> &'a str {
+    out.lines()
+        .find_map(|line| line.strip_prefix(&format!("| {name} | ")))
+        .and_then(|rest| rest.strip_suffix(" |"))
+        .unwrap_or_else(|| panic!("no row {name:?} in:\n{out}"))
+}
+
+#[test]
+fn echo_soak_checks_every_byte_and_samples_the_servers_memory() {
+    // A one-second run is about the figures, not about memory: the RSS
+    // tolerance is wide (under AddressSanitizer, freed memory is held in
+    // quarantine, so the RSS grows).
+    let out = example_stdout(
+        "echo_soak",
+        &[
+            "--conns",
+            "4",
+            "--secs",
+            "1",
+            "--sample-secs",
+            "0.2",
+            "--rss-tolerance-mib",
+            "4096",
+        ],
+    );
+    assert_eq!(table_value(&out, "connections"), "4");
+    let trips: u64 = table_value(&out, "round trips (messages echoed and checked)")
+        .parse()
+        .unwrap();
+    assert!(trips > 0, "{out}");
+    let sent = table_value(&out, "bytes sent");
+    assert_eq!(table_value(&out, "bytes echoed back"), sent, "{out}");
+    assert_ne!(sent, "0", "{out}");
+    assert_eq!(table_value(&out, "bytes lost"), "0", "{out}");
+    assert_eq!(table_value(&out, "bytes wrong"), "0", "{out}");
+    assert_eq!(table_value(&out, "connection errors"), "0", "{out}");
+    // A sample at 0 s, then one every 0.2 s to the end of the run.
+    let samples = table_value(&out, "server RSS samples, MiB, every 0.2 s");
+    assert_eq!(samples.split(' ').count(), 6, "{out}");
+    assert!(
+        samples
+            .split(' ')
+            .all(|s| s.parse::<f64>().is_ok_and(|mib| mib > 0.0)),
+        "{out}"
+    );
+    assert_eq!(table_value(&out, "warm-up"), "0.25 s", "{out}");
+    assert_eq!(table_value(&out, "server exit"), "exit status: 0", "{out}");
+    assert!(out.ends_with("echo_soak: ok\n"), "{out}");
+}
+
+#[test]
+fn echo_soak_rejects_bad_flags_with_a_usage_line() {
+    use common::{assert_help, assert_usage_error};
+    assert_help("echo_soak");
+    for args in [
+        &["--conns", "0"][..],
+        &["--conns", "many"],
+        &["--secs", "0"],
+        &["--secs", "-1"],
+        &["--sample-secs", "nan"],
+        &["--rss-tolerance-mib"],
+        &["--bogus"],
+        &["extra"],
+    ] {
+        assert_usage_error("echo_soak", args);
+    }
+}

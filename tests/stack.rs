@@ -377,3 +377,37 @@ fn a_task_overflowing_on_a_worker_thread_is_reported_with_its_name() {
         "stderr: {stderr}"
     );
 }
+
+#[test]
+fn task_overflow_child() {
+    if !in_child() {
+        return;
+    }
+    corio::run(|| {
+        let task = corio::task::Builder::new()
+            .name("deep-task")
+            .stack_size(64 * 1024)
+            .spawn(|| recurse_plain(0))
+            .unwrap();
+        let _ = task.join();
+        unreachable!("the recursion must overflow");
+    });
+}
+
+#[test]
+fn a_task_overflowing_on_the_single_thread_runtime_is_reported_with_its_name() {
+    if in_child() {
+        return;
+    }
+    let out = run_child("task_overflow_child");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGABRT),
+        "the child must abort, stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains("coroutine 'deep-task' has overflowed its stack of 65536 bytes"),
+        "stderr: {stderr}"
+    );
+}

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod bus_pipeline;
+pub mod echo;
 
 use std::io::Write;
 use std::path::Path;

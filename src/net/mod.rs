@@ -44,7 +44,11 @@
 //!   `echo_server` example does exactly that.
 //! - A peer that resets the connection makes reads fail with
 //!   `ConnectionReset`; writes to a closed peer fail with `BrokenPipe` or
-//!   `ConnectionReset` (Rust programs ignore `SIGPIPE`).
+//!   `ConnectionReset`. Stream writes are sent with `MSG_NOSIGNAL`, so
+//!   they never raise `SIGPIPE`, even in a process that does not ignore it
+//!   as Rust programs do (a C host, `-Zon-broken-pipe=kill`); a pipe's
+//!   writes ([`crate::io::pipe`]) have no such flag and count on the
+//!   ignored signal, as std's do.
 //! - Name resolution (`ToSocketAddrs` on a host name) blocks the thread, as
 //!   in std; pass socket addresses, or resolve on the blocking pool.
 
@@ -72,6 +76,29 @@ macro_rules! fd_traits {
     )*};
 }
 
+/// `Write` for a stream socket type whose `fd` field is an
+/// [`Fd`](crate::io::Fd), on the type and on a shared reference to it:
+/// every write is a `send(2)` or `sendmsg(2)` with `MSG_NOSIGNAL` (where
+/// the system has it), so a write to a closed peer fails with `BrokenPipe`
+/// even in a process that does not ignore `SIGPIPE` (std's streams send
+/// plain writes with it too, but their vectored writes are `writev`s,
+/// which raise the signal).
+macro_rules! stream_write {
+    ($($ty:ty),*) => {$(
+        impl std::io::Write for $ty {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.fd.write_with(|socket| super::send(socket, buf))
+            }
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                self.fd.write_with(|socket| super::send_vectored(socket, bufs))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+    )*};
+}
+
 mod tcp;
 mod udp;
 mod unix;
@@ -87,6 +114,44 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::socket::{self as sys, sockopt, AddressFamily, SockType, SockaddrLike};
+
+/// The flags of every stream write: no `SIGPIPE` for a closed peer, where
+/// the system has `MSG_NOSIGNAL` (elsewhere, as for std's types, a Rust
+/// program's ignored `SIGPIPE` keeps it alive).
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd"
+))]
+const SEND_FLAGS: sys::MsgFlags = sys::MsgFlags::MSG_NOSIGNAL;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd"
+)))]
+const SEND_FLAGS: sys::MsgFlags = sys::MsgFlags::empty();
+
+/// One `send(2)` of `buf` on a connected stream socket.
+fn send(socket: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
+    Ok(sys::send(socket.as_raw_fd(), buf, SEND_FLAGS)?)
+}
+
+/// One `sendmsg(2)` of `bufs` on a connected stream socket.
+fn send_vectored(socket: &impl AsRawFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    Ok(sys::sendmsg::<()>(
+        socket.as_raw_fd(),
+        bufs,
+        &[],
+        SEND_FLAGS,
+        None,
+    )?)
+}
 
 /// A new socket of `domain` and `kind`, non-blocking and close-on-exec.
 fn socket(domain: AddressFamily, kind: SockType) -> io::Result<OwnedFd> {

@@ -358,6 +358,6 @@ impl TcpStream {
 }
 
 crate::io::read_write_via_fd!(Read for TcpStream, &TcpStream);
-crate::io::read_write_via_fd!(Write for TcpStream, &TcpStream);
+stream_write!(TcpStream, &TcpStream);
 
 fd_traits!(TcpListener, TcpStream);

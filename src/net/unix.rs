@@ -302,6 +302,6 @@ impl UnixStream {
 }
 
 crate::io::read_write_via_fd!(Read for UnixStream, &UnixStream);
-crate::io::read_write_via_fd!(Write for UnixStream, &UnixStream);
+stream_write!(UnixStream, &UnixStream);
 
 fd_traits!(UnixListener, UnixStream);
