@@ -438,9 +438,17 @@ fn a_task_waits_on_a_future_woken_from_another_thread() {
         let setter = slot.clone();
         let other_task_ran = Rc::new(Cell::new(false));
         let flag = other_task_ran.clone();
-        corio::spawn_local(move || flag.set(true));
+        let (ran_tx, ran_rx) = std::sync::mpsc::channel();
+        corio::spawn_local(move || {
+            flag.set(true);
+            ran_tx.send(()).unwrap();
+        });
         std::thread::spawn(move || {
-            std::thread::sleep(5 * MS);
+            // The value comes only once the other task has run, which it
+            // can only do while the main task waits. If the wait blocked
+            // the thread instead, the give-up below ends the test with the
+            // assertion failing, not with a hang.
+            let _ = ran_rx.recv_timeout(Duration::from_secs(60));
             let mut guard = setter.value.lock().unwrap();
             guard.0 = Some(77);
             if let Some(w) = guard.1.take() {
@@ -458,9 +466,13 @@ fn a_task_waits_on_a_future_woken_from_another_thread() {
 #[test]
 fn a_join_handle_is_a_future_and_can_be_joined_from_another_thread() {
     let (tx, rx) = std::sync::mpsc::channel();
+    let joined = Arc::new(corio::sync::Event::new());
+    let joiner_done = joined.clone();
     let joiner = std::thread::spawn(move || {
         let handle: corio::JoinHandle<u32> = rx.recv().unwrap();
-        handle.join().unwrap()
+        let value = handle.join().unwrap();
+        joiner_done.set();
+        value
     });
     super::run(move || {
         let t = corio::spawn(|| {
@@ -468,9 +480,9 @@ fn a_join_handle_is_a_future_and_can_be_joined_from_another_thread() {
             11
         });
         tx.send(t).unwrap();
-        // Long enough that the task's 5 ms sleep ends first even on a
-        // stalled machine (when `run` ends, pending tasks are cancelled).
-        corio::sleep(200 * MS);
+        // The runtime stays up until the other thread has its result
+        // (when `run` ends, pending tasks are cancelled).
+        joined.wait();
     });
     assert_eq!(joiner.join().unwrap(), 11);
 }
