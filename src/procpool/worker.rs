@@ -74,6 +74,11 @@ pub(super) fn serve() -> io::Result<()> {
     // reading standard input cannot eat the protocol.
     let socket = UnixStream::from(io::stdin().as_fd().try_clone_to_owned()?);
     nix::unistd::dup2_stdin(fs::File::open("/dev/null")?)?;
+    serve_on(socket)
+}
+
+/// Serves the parent at the other end of `socket` until it closes.
+fn serve_on(socket: UnixStream) -> io::Result<()> {
     socket.set_nonblocking(true)?;
     let shared = Arc::new(Shared {
         link: Mutex::new(Link::default()),
@@ -118,6 +123,9 @@ fn run_jobs(shared: &Shared) -> io::Result<()> {
             // Nothing to run: send what is collected, then wait for more.
             flush(shared)?;
             if !receive(shared)? {
+                // The parent is done with us; a reply it no longer waits
+                // for may be lost.
+                let _ = flush(shared);
                 return Ok(());
             }
             continue;
@@ -170,7 +178,9 @@ fn receive(shared: &Shared) -> io::Result<bool> {
             return Ok(());
         }
         read_available(socket, &mut link)?;
-        if link.inbox.is_empty() && !link.closed {
+        // Replies that the read produced (`Revoked`) must go out before the
+        // runner parks: while it is parked, nobody else sends them.
+        if link.inbox.is_empty() && !link.closed && link.out.is_empty() {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         Ok(())
@@ -330,5 +340,61 @@ fn panic_message(payload: Option<Box<dyn std::any::Any + Send>>) -> String {
             },
         },
         None => "the job was cancelled".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+
+    use super::super::wire::{self, Decoder, FromWorker, ToWorker};
+
+    /// Reads the next frame the worker sends; a generous read timeout
+    /// turns a worker that never answers into a failure, not a hang.
+    fn next_reply(stream: &mut UnixStream, decoder: &mut Decoder) -> String {
+        loop {
+            if let Some(frame) = decoder.next_frame().unwrap() {
+                let reply = format!("{:?}", wire::decode::<FromWorker<'_>>(frame).unwrap());
+                decoder.consume();
+                return reply;
+            }
+            let space = decoder.space(4096);
+            let n = stream
+                .read(space)
+                .expect("the worker answers within the read timeout");
+            decoder.filled(n, 4096);
+            assert!(n > 0, "the worker closed its socket");
+        }
+    }
+
+    /// A job and its revocation that arrive in one read, while the worker
+    /// is idle, are answered with `Revoked` at once: the parent is
+    /// waiting for that answer before it gives the job to another worker.
+    #[test]
+    fn a_revocation_read_while_idle_is_answered() {
+        let (mut parent, child) = UnixStream::pair().unwrap();
+        parent
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let worker = std::thread::spawn(move || super::serve_on(child));
+        let mut decoder = Decoder::default();
+        assert!(next_reply(&mut parent, &mut decoder).starts_with("Hello"));
+
+        let mut frames = Vec::new();
+        let run = ToWorker::Run {
+            id: 7,
+            name: "never::runs",
+            args: &[],
+            report_start: false,
+        };
+        wire::encode(&run, &mut frames);
+        wire::encode(&ToWorker::Revoke { id: 7 }, &mut frames);
+        parent.write_all(&frames).unwrap();
+        assert_eq!(next_reply(&mut parent, &mut decoder), "Revoked { id: 7 }");
+
+        drop(parent);
+        worker.join().unwrap().unwrap();
     }
 }
